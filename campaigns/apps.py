@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CampaignsConfig(AppConfig):
+    """Contacts, templates and broadcasts."""
+
+    name = "campaigns"

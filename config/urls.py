@@ -1,0 +1,23 @@
+"""Root URLs: the API under /api/v1/, provider hooks under /hooks/, health, docs and the admin."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from workspaces import views as workspace_views
+
+api_v1 = [
+    path("", include("workspaces.api.urls")),
+]
+
+urlpatterns = [
+    path("healthz", workspace_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/", include(api_v1)),
+    re_path(r"^(api|hooks)/", workspace_views.api_not_found),
+]
+
+handler404 = "workspaces.views.page_not_found"
+handler500 = "workspaces.views.server_error"

@@ -1,0 +1,17 @@
+"""The one clock every service reads, so tests can move time with time-machine."""
+
+from datetime import UTC, datetime
+
+from django.utils import timezone
+
+
+def now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return timezone.now()
+
+
+def isoformat(moment: datetime | None) -> str | None:
+    """Render a time as CONTRACT §0 wants it: ISO 8601, UTC, with a `Z`."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

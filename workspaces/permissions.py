@@ -1,0 +1,65 @@
+"""One permission class for the scope table of CONTRACT §2: each view names its scopes."""
+
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.permissions import BasePermission
+
+from .errors import TernError
+from .scopes import MANAGER_ROLES
+
+
+def _handles(view, request) -> bool:
+    method = request.method.lower()
+    if hasattr(view, "action"):
+        return view.action is not None
+    return method in view.http_method_names and hasattr(view, method)
+
+
+def required_scope(view, request) -> str | None:
+    """The scope this request needs: `view.required_scopes[action or method]`.
+
+    None for OPTIONS (metadata needs only a valid token); 405 for a method the view lacks.
+    """
+    if not _handles(view, request):
+        raise MethodNotAllowed(request.method)
+    if request.method == "OPTIONS":
+        return None
+    scopes = getattr(view, "required_scopes", None)
+    if scopes is None:
+        raise ImproperlyConfigured(f"{type(view).__name__} declares no required_scopes")
+    key = getattr(view, "action", None) or (
+        "get" if request.method == "HEAD" else request.method.lower()
+    )
+    if key not in scopes and request.method.lower() in scopes:
+        key = request.method.lower()
+    if key not in scopes:
+        raise ImproperlyConfigured(f"{type(view).__name__} declares no scope for {key!r}")
+    return scopes[key]
+
+
+class HasScope(BasePermission):
+    """Authenticated, and the token carries the scope the view declares for this action."""
+
+    def has_permission(self, request, view):
+        """Raise `unauthorized` without a token and `forbidden` without the scope."""
+        if getattr(request, "token", None) is None:
+            raise TernError("unauthorized", "Send `Authorization: Bearer <token>`.")
+        scope = required_scope(view, request)
+        if scope is not None and scope not in request.scopes:
+            raise TernError(
+                "forbidden",
+                f"This token lacks the `{scope}` scope.",
+                details={"required_scope": scope},
+            )
+        return True
+
+
+def require_manager_role(request, action: str) -> None:
+    """Some actions need an owner or admin behind the token, whatever its scopes."""
+    role = request.token.created_by.role
+    if role not in MANAGER_ROLES:
+        raise TernError(
+            "forbidden",
+            f"Only an owner or admin may {action}.",
+            details={"required_role": "owner or admin", "role": role},
+        )

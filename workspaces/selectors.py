@@ -1,0 +1,57 @@
+"""Reads of workspaces, spend, audit events and health."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from . import clock
+from .models import AuditEvent, Heartbeat, Sender, SpendMonth, Workspace
+
+
+def month_start(moment=None) -> date:
+    """The first day of the UTC month of `moment` (default now): the key of the spend row."""
+    moment = moment or clock.now()
+    return date(moment.year, moment.month, 1)
+
+
+def month_to_date_spend(*, workspace: Workspace) -> Decimal:
+    """Reservations plus settled charges of the current UTC month."""
+    row = SpendMonth.objects.for_workspace(workspace).filter(month=month_start()).first()
+    return row.amount if row else Decimal("0")
+
+
+def sender_list(*, workspace: Workspace) -> QuerySet[Sender]:
+    """The workspace's active senders."""
+    return Sender.objects.for_workspace(workspace).filter(removed_at=None)
+
+
+def sender_get_active(*, workspace: Workspace, number: str) -> Sender | None:
+    """The workspace's active sender with this number, if it has one."""
+    return sender_list(workspace=workspace).filter(number=number).first()
+
+
+def audit_event_list(
+    *, workspace: Workspace, action: str | None = None, created_after=None
+) -> QuerySet[AuditEvent]:
+    """The workspace's audit events, optionally by action and start time."""
+    events = AuditEvent.objects.for_workspace(workspace)
+    if action:
+        events = events.filter(action=action)
+    if created_after:
+        events = events.filter(created_at__gte=created_after)
+    return events
+
+
+def heartbeat_states() -> dict[str, str]:
+    """`ok` or `stale` for the worker and the scheduler, by their last heartbeat."""
+    beats = dict(Heartbeat.objects.values_list("name", "beat_at"))
+    now = clock.now()
+    return {
+        name: "ok"
+        if beats.get(name)
+        and (now - beats[name]).total_seconds() <= settings.HEARTBEAT_STALE_SECONDS
+        else "stale"
+        for name in ("worker", "scheduler")
+    }
