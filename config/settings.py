@@ -1,5 +1,6 @@
 """Tern settings: one module, driven entirely by the environment (CONTRACT §1)."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -7,7 +8,9 @@ import environ
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("TERN_VAR_DIR", default=str(BASE_DIR / "var")))
+# Tests (pytest sets PYTEST_VERSION) keep their database, broker and files apart from `make run`'s.
+_DEFAULT_VAR = BASE_DIR / ("var/test" if os.environ.get("PYTEST_VERSION") else "var")
+VAR_DIR = Path(environ.Env().str("TERN_VAR_DIR", default=str(_DEFAULT_VAR)))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 env = environ.Env(
@@ -144,6 +147,7 @@ CELERY_WORKER_ENABLE_REMOTE_CONTROL = not CELERY_BROKER_IS_EMBEDDED
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "config.celery:HeartbeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 5  # beat ticks (and records its heartbeat) at least this often
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "workspaces.tasks.worker_heartbeat", "schedule": 15.0},
@@ -161,6 +165,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing folder before collectstatic
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

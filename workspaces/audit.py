@@ -132,26 +132,49 @@ class ChainReport:
 
 
 def verify_chain(workspace_id: str) -> ChainReport:
-    """Walk the chain in order; name the first event whose link or hash does not hold."""
+    """Walk the chain in order; name the first event whose link or hash does not hold.
+
+    The head is read first and the walk stops at its count: an event appended meanwhile commits
+    with its head update, so it is left for the next run instead of looking like a forgery.
+    """
     head = AuditChainHead.objects.filter(workspace_id=workspace_id).first()
-    expected_prev, expected_seq, seen = GENESIS_HASH, 1, 0
     events = AuditEvent.objects.for_workspace(workspace_id).order_by("seq")
+    if head:
+        events = events.filter(seq__lte=head.count)
+    expected_prev, expected_seq, last = GENESIS_HASH, 1, None
     for event in events.iterator(chunk_size=2000):
         problem = _link_problem(event, expected_seq, expected_prev)
         if problem:
-            return ChainReport(workspace_id, False, seen, event.id, problem)
-        expected_prev, expected_seq, seen = event.hash, expected_seq + 1, seen + 1
-    head_count = head.count if head else 0
-    if head and (head_count != seen or head.head_hash != expected_prev):
-        missing = head.head_event_id or f"seq {seen + 1}"
-        return ChainReport(
-            workspace_id,
-            False,
-            seen,
-            missing,
-            f"chain has {seen} events but its head records {head_count}",
-        )
+            return ChainReport(workspace_id, False, expected_seq - 1, event.id, problem)
+        expected_prev, expected_seq, last = event.hash, expected_seq + 1, event
+    seen = expected_seq - 1
+    broken = head and (_head_problem(head, seen, last) or _beyond_head_problem(head))
+    if broken:
+        return ChainReport(workspace_id, False, seen, *broken)
     return ChainReport(workspace_id, True, seen)
+
+
+def _head_problem(head: AuditChainHead, seen: int, last: AuditEvent | None):
+    """(event id, why) when the walked chain does not end where its head says, else None."""
+    if seen < head.count:
+        # The tail is gone: the head's own event is the one id still known.
+        missing = head.head_event_id or f"seq {seen + 1}"
+        return missing, f"events {seen + 1}-{head.count} are missing from the tail"
+    if last is not None and last.hash != head.head_hash:
+        return last.id, "the last event's hash is not the one the head records"
+    return None
+
+
+def _beyond_head_problem(head: AuditChainHead):
+    """(event id, why) for an event past the head that no append accounts for, else None."""
+    beyond = AuditEvent.objects.for_workspace(head.workspace_id).filter(seq__gt=head.count)
+    first = beyond.order_by("seq").first()
+    if first is None:
+        return None
+    now_count = AuditChainHead.objects.filter(pk=head.pk).values_list("count", flat=True).first()
+    if now_count is not None and now_count >= first.seq:
+        return None  # appended while we walked: its head update committed with it
+    return first.id, f"sequence {first.seq} lies beyond the head ({head.count} events)"
 
 
 def _link_problem(event: AuditEvent, expected_seq: int, expected_prev: str) -> str:

@@ -9,7 +9,7 @@ from django.db import models
 from .ids import PrefixedIdField
 from .scopes import ROLE_CHOICES
 
-DEFAULT_ALLOWED_COUNTRIES = ("US", "CA", "GB", "AU")
+DEFAULT_ALLOWED_COUNTRIES = ("AU", "CA", "GB", "US")
 
 
 def default_allowed_countries() -> list[str]:

@@ -23,9 +23,10 @@ local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(state[1]) or rate
 local ts = tonumber(state[2]) or now
 if now > ts then
-  tokens = math.min(rate, tokens + (now - ts) * rate)
+  tokens = tokens + (now - ts) * rate
   ts = now
 end
+tokens = math.min(rate, tokens)
 local wait = 0
 if tokens >= cost then tokens = tokens - cost else wait = (cost - tokens) / rate end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(ts))
@@ -58,7 +59,9 @@ class LocalBucket:
         with self.lock:
             tokens, ts = self.state.get(key, (rate, now))
             if now > ts:
-                tokens, ts = min(rate, tokens + (now - ts) * rate), now
+                tokens, ts = tokens + (now - ts) * rate, now
+            # Capped even when the clock has not moved: a lowered limit holds at once.
+            tokens = min(rate, tokens)
             wait = 0.0 if tokens >= cost else (cost - tokens) / rate
             self.state[key] = (tokens - cost if not wait else tokens, ts)
             return wait

@@ -1,0 +1,77 @@
+"""Real Celery worker and beat processes for end-to-end tests, pointed at the test database."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
+CELERY = [sys.executable, "-m", "celery", "-A", "config"]
+
+
+def test_database_url() -> str:
+    """The URL of the database this test session runs on (the worker must use the same one)."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def process_env(**extra) -> dict:
+    """This session's environment with the test database, for a child process."""
+    return {**os.environ, "DATABASE_URL": test_database_url(), "PYTHONUNBUFFERED": "1", **extra}
+
+
+@contextmanager
+def celery_processes(*roles: str, log_dir: Path | None = None, **env):
+    """Start `celery -A config <role>` for each role; stop them all (SIGTERM, then SIGKILL)."""
+    log_dir = log_dir or Path(os.environ.get("TMPDIR", "/tmp"))
+    procs = []
+    try:
+        for role in roles:
+            args = [*CELERY, role, "--loglevel", "INFO"]
+            if role == "worker":
+                args += ["--concurrency", "2", "--without-mingle", "--without-gossip"]
+            log = open(log_dir / f"celery-{role}-{os.getpid()}.log", "w")  # noqa: SIM115
+            procs.append(
+                subprocess.Popen(
+                    args,
+                    cwd=ROOT,
+                    env=process_env(**env),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        yield procs
+    finally:
+        for proc in procs:
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 30, interval: float = 0.1):
+    """Poll `condition` until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s: {condition}")
