@@ -8,8 +8,11 @@ import environ
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# Tests (pytest sets PYTEST_VERSION) keep their database, broker and files apart from `make run`'s.
-_DEFAULT_VAR = BASE_DIR / ("var/test" if os.environ.get("PYTEST_VERSION") else "var")
+# Each test session (pytest sets PYTEST_VERSION) keeps its database, broker and files apart from
+# `make run`'s and from any other session's; tests hand TERN_VAR_DIR on to the processes they start.
+_DEFAULT_VAR = BASE_DIR / "var"
+if os.environ.get("PYTEST_VERSION"):
+    _DEFAULT_VAR = _DEFAULT_VAR / "test" / f"session-{os.getpid()}"
 VAR_DIR = Path(environ.Env().str("TERN_VAR_DIR", default=str(_DEFAULT_VAR)))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -151,6 +154,7 @@ CELERY_BEAT_MAX_LOOP_INTERVAL = 5  # beat ticks (and records its heartbeat) at l
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "workspaces.tasks.worker_heartbeat", "schedule": 15.0},
+    "messaging-sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0},
 }
 CELERY_TIMEZONE = "UTC"
 HEARTBEAT_STALE_SECONDS = 60

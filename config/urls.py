@@ -8,6 +8,7 @@ from workspaces import views as workspace_views
 
 api_v1 = [
     path("", include("workspaces.api.urls")),
+    path("", include("messaging.api.urls")),
 ]
 
 urlpatterns = [
@@ -16,6 +17,8 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include(api_v1)),
+    path("hooks/simulator/", include("messaging.providers.simulator.urls")),
+    path("hooks/twilio/", include("messaging.providers.twilio.urls")),
     re_path(r"^(api|hooks)/", workspace_views.api_not_found),
 ]
 

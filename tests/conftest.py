@@ -1,9 +1,11 @@
 """Fixtures for the whole suite: two workspaces with a member of every role, API clients."""
 
 import os
+import shutil
 from dataclasses import dataclass, field
 
 import pytest
+from django.conf import settings
 from django.core.management.commands import flush
 from django.db import connection
 from rest_framework.test import APIClient
@@ -39,7 +41,9 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """In CI nothing may be skipped: a skip there fails the run."""
+    """Remove this session's var/ folder; in CI nothing may be skipped (a skip fails the run)."""
+    if settings.VAR_DIR.name.startswith("session-"):
+        shutil.rmtree(settings.VAR_DIR, ignore_errors=True)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
     if os.environ.get("TERN_REQUIRE_ALL_TESTS") and skipped and exitstatus == 0:

@@ -80,3 +80,19 @@ __all__ = [
     "sender_for",
     "token_for",
 ]
+
+
+def message_for(
+    workspace: Workspace,
+    sender: Sender,
+    *,
+    to: str | None = None,
+    body: str = "hi",
+    test: bool = False,
+    **fields,
+):
+    """A message accepted through the real send service (policy, pricing, timeline)."""
+    from messaging.services import SendInput, message_send
+
+    data = SendInput(to=to or next_number(), body=body, from_=sender.number, **fields)
+    return message_send(workspace=workspace, test=test, data=data)

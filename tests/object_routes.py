@@ -43,7 +43,7 @@ def api_routes() -> list[Route]:
 
 def concrete_path(route: Route, pk: str) -> str:
     """The route's path with `pk` filled in."""
-    path = route.path.lstrip("^").rstrip("$")
+    path = route.path
     for token in ("(?P<pk>[a-z]{2,4}_[0-9a-z]{26})", "<pk>"):
         path = path.replace(token, pk)
-    return "/" + path
+    return "/" + path.replace("^", "").replace("$", "")

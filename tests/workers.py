@@ -9,6 +9,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +27,13 @@ def test_database_url() -> str:
 
 def process_env(**extra) -> dict:
     """This session's environment with the test database, for a child process."""
-    return {**os.environ, "DATABASE_URL": test_database_url(), "PYTHONUNBUFFERED": "1", **extra}
+    return {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "PYTHONUNBUFFERED": "1",
+        "TERN_VAR_DIR": str(settings.VAR_DIR),
+        **extra,
+    }
 
 
 @contextmanager

@@ -1,0 +1,27 @@
+"""Reads the send path asks of compliance."""
+
+from .models import Suppression
+
+
+def active_suppressions(*, workspace_id: str, phone: str):
+    """Active suppressions of this number in this workspace."""
+    return Suppression.objects.for_workspace(workspace_id).filter(phone=phone, active=True)
+
+
+def is_workspace_suppressed(*, workspace_id: str, phone: str) -> bool:
+    """True when the number has an active workspace-wide suppression."""
+    return (
+        active_suppressions(workspace_id=workspace_id, phone=phone)
+        .filter(scope=Suppression.WORKSPACE)
+        .exists()
+    )
+
+
+def is_campaign_suppressed(*, workspace_id: str, phone: str, campaign_id: str) -> bool:
+    """True when the number opted out of this campaign."""
+    return (
+        bool(campaign_id)
+        and active_suppressions(workspace_id=workspace_id, phone=phone)
+        .filter(scope=Suppression.CAMPAIGN, campaign_id=campaign_id)
+        .exists()
+    )

@@ -1,0 +1,127 @@
+"""The message resource (CONTRACT §4) and the shapes of send requests."""
+
+import json
+
+from rest_framework import serializers
+
+from workspaces.clock import isoformat
+
+from ..models import Message
+
+MAX_BODY_CHARS = 5000
+MAX_METADATA_BYTES = 4096
+
+
+class SendSerializer(serializers.Serializer):
+    """`{"to", "from", "body", "category", "metadata", "send_at"}`."""
+
+    to = serializers.CharField(max_length=32)
+    body = serializers.CharField(max_length=MAX_BODY_CHARS, trim_whitespace=False)
+    category = serializers.ChoiceField(
+        choices=[Message.TRANSACTIONAL, Message.MARKETING], default=Message.TRANSACTIONAL
+    )
+    metadata = serializers.DictField(required=False, default=dict)
+    send_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def get_fields(self):
+        """`from` is a Python keyword, so it is added by name."""
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(
+            max_length=32, required=False, allow_null=True, allow_blank=True, default=None
+        )
+        return fields
+
+    def validate_metadata(self, value):
+        """Small JSON objects only: they travel on every webhook."""
+        if len(json.dumps(value)) > MAX_METADATA_BYTES:
+            raise serializers.ValidationError(f"At most {MAX_METADATA_BYTES} bytes of JSON.")
+        return value
+
+
+class BatchSerializer(serializers.Serializer):
+    """`{"messages": [...up to 1000...]}`; each item is judged on its own."""
+
+    messages = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=1000)
+
+
+def event_resource(event) -> dict:
+    """One timeline step."""
+    return {"event": event.event, "at": isoformat(event.at), "detail": event.detail}
+
+
+def message_resource(message: Message, events=None) -> dict:
+    """The message as CONTRACT §4 shows it (a plain function: it sits on the hot path)."""
+    timeline = events if events is not None else getattr(message, "timeline_cache", None)
+    if timeline is None:
+        timeline = list(message.events.all())
+    return {
+        "id": message.id,
+        "direction": message.direction,
+        "status": message.status,
+        "to": message.to_number,
+        "from": message.from_number,
+        "body": message.body,
+        "category": message.category,
+        "segments": message.segments,
+        "encoding": message.encoding,
+        "price": f"{message.price:.4f}",
+        "currency": message.currency,
+        "test": message.test,
+        "campaign": message.campaign_id or None,
+        "provider": message.provider,
+        "provider_message_id": message.provider_message_id,
+        "error": message.error,
+        "metadata": message.metadata,
+        "send_at": isoformat(message.send_at),
+        "created_at": isoformat(message.created_at),
+        "updated_at": isoformat(message.updated_at),
+        "timeline": [event_resource(e) for e in timeline],
+    }
+
+
+class TimelineEventSerializer(serializers.Serializer):
+    """Schema of a timeline step."""
+
+    event = serializers.CharField()
+    at = serializers.DateTimeField()
+    detail = serializers.DictField()
+
+
+class MessageSerializer(serializers.Serializer):
+    """Schema of the message resource; rendering goes through `message_resource`."""
+
+    id = serializers.CharField()
+    direction = serializers.ChoiceField(choices=["outbound", "inbound"])
+    status = serializers.CharField()
+    to = serializers.CharField()
+    body = serializers.CharField()
+    category = serializers.CharField()
+    segments = serializers.IntegerField()
+    encoding = serializers.ChoiceField(choices=["GSM-7", "UCS-2"])
+    price = serializers.DecimalField(max_digits=10, decimal_places=4)
+    currency = serializers.CharField()
+    test = serializers.BooleanField()
+    campaign = serializers.CharField(allow_null=True)
+    provider = serializers.CharField()
+    provider_message_id = serializers.CharField(allow_null=True)
+    error = serializers.DictField(allow_null=True)
+    metadata = serializers.DictField()
+    send_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    timeline = TimelineEventSerializer(many=True)
+
+    def get_fields(self):
+        """`from` is a Python keyword, so it is added by name."""
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField()
+        return fields
+
+    def to_representation(self, instance):
+        return message_resource(instance)
+
+
+class BatchResultSerializer(serializers.Serializer):
+    """Schema of the batch answer: one `{"message"}` or `{"error"}` per item, in order."""
+
+    results = serializers.ListField(child=serializers.DictField())

@@ -1,0 +1,198 @@
+"""`/api/v1/messages`: send, batch, list, read, cancel — parse, call a service, render."""
+
+import django_filters
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from workspaces import clock
+from workspaces.api.base import ListRetrieveViewSet
+from workspaces.api.exceptions import as_tern_error, handle_exception
+
+from .. import services
+from ..idempotency import idempotency_claim, idempotency_finish
+from ..models import Message
+from .serializers import (
+    BatchResultSerializer,
+    BatchSerializer,
+    MessageSerializer,
+    SendSerializer,
+    message_resource,
+)
+
+SEND_ERRORS = (
+    "invalid_number",
+    "same_to_from",
+    "sender_not_sms_capable",
+    "toll_free_not_verified",
+    "unsupported_region",
+    "recipient_not_verified",
+    "workspace_suppressed",
+    "campaign_suppressed",
+    "consent_required",
+    "content_blocked",
+    "message_too_long",
+    "duplicate_message",
+    "idempotency_conflict",
+    "spend_limit_exceeded",
+)
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="1–255 characters; replays for 24 h",
+)
+
+
+class MessageFilter(django_filters.FilterSet):
+    """CONTRACT §4's filters; `created_after` inclusive, `created_before` exclusive."""
+
+    to = django_filters.CharFilter(field_name="to_number")
+    from_ = django_filters.CharFilter(field_name="from_number")
+    campaign = django_filters.CharFilter(field_name="campaign_id")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Message
+        fields = ["status", "to", "campaign", "category", "direction", "test"]
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and "from" in data:
+            data = data.copy()
+            data["from_"] = data.pop("from")[0] if hasattr(data, "getlist") else data.pop("from")
+        super().__init__(data, *args, **kwargs)
+
+
+def _send_input(validated: dict) -> services.SendInput:
+    return services.SendInput(
+        to=validated["to"],
+        body=validated["body"],
+        from_=validated.get("from") or None,
+        category=validated["category"],
+        metadata=validated["metadata"],
+        send_at=validated["send_at"],
+    )
+
+
+class MessageViewSet(ListRetrieveViewSet):
+    """Send messages and follow them along their timeline."""
+
+    model = Message
+    serializer_class = MessageSerializer
+    filterset_class = MessageFilter
+    required_scopes = {
+        "list": "messages:read",
+        "retrieve": "messages:read",
+        "create": "messages:send",
+        "batch": "messages:send",
+        "cancel": "messages:send",
+    }
+    error_codes = {
+        "create": SEND_ERRORS,
+        "batch": ("idempotency_conflict",),
+        "cancel": ("invalid_state",),
+    }
+
+    def get_queryset(self):
+        """The token's workspace and mode; timelines fetched in one more query per page."""
+        return super().get_queryset().prefetch_related("events")
+
+    def list(self, request):
+        """Newest first, cursor-paginated."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([message_resource(m) for m in page])
+
+    def retrieve(self, request, pk=None):
+        """One message with its whole timeline."""
+        return Response(message_resource(self.get_object()))
+
+    @extend_schema(
+        request=SendSerializer, responses={202: MessageSerializer}, parameters=[IDEMPOTENCY_HEADER]
+    )
+    def create(self, request):
+        """Send one message: 202 with the message, or the first policy failure."""
+        received_at = clock.now()
+        form = SendSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        return self._idempotent(
+            request,
+            lambda: Response(
+                message_resource(
+                    services.message_send(
+                        workspace=request.workspace,
+                        test=request.token.is_test,
+                        data=_send_input(form.validated_data),
+                        received_at=received_at,
+                    )
+                ),
+                status=202,
+            ),
+        )
+
+    @extend_schema(
+        request=BatchSerializer,
+        responses={200: BatchResultSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    @action(detail=False, methods=["post"])
+    def batch(self, request):
+        """Up to 1,000 messages, each judged as if sent alone, in order; one result per item."""
+        received_at = clock.now()
+        form = BatchSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        return self._idempotent(
+            request,
+            lambda: Response(
+                {
+                    "results": [
+                        self._batch_item(request, item, received_at)
+                        for item in form.validated_data["messages"]
+                    ]
+                }
+            ),
+        )
+
+    def _batch_item(self, request, item: dict, received_at) -> dict:
+        try:
+            form = SendSerializer(data=item)
+            form.is_valid(raise_exception=True)
+            message = services.message_send(
+                workspace=request.workspace,
+                test=request.token.is_test,
+                data=_send_input(form.validated_data),
+                received_at=received_at,
+            )
+        except Exception as exc:  # each item answers on its own, like a lone request would
+            return as_tern_error(exc).envelope()
+        return {"message": message_resource(message)}
+
+    @extend_schema(request=None, responses={200: MessageSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a scheduled message, or a queued one not yet claimed by a worker."""
+        return Response(message_resource(services.message_cancel(message=self.get_object())))
+
+    def _idempotent(self, request, handler) -> HttpResponse:
+        """Run `handler` under the request's Idempotency-Key, storing what it answered."""
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return handler()
+        claim = idempotency_claim(
+            token=request.token, path=request.path, key=key, data=request.data
+        )
+        if isinstance(claim, HttpResponse):
+            return claim
+        try:
+            response = handler()
+        except Exception as exc:
+            response = handle_exception(exc, {"request": request, "view": self})
+        body = JSONRenderer().render(response.data)
+        idempotency_finish(row=claim, status=response.status_code, body=body)
+        rendered = HttpResponse(body, status=response.status_code, content_type="application/json")
+        for name, value in response.items():
+            if name.lower() != "content-type":
+                rendered[name] = value
+        return rendered

@@ -1,0 +1,85 @@
+"""Idempotency-Key handling (Stripe's rules, CONTRACT §4): claim, replay byte for byte, or 409."""
+
+import hashlib
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.http import HttpResponse
+
+from workspaces import clock
+from workspaces.audit import canonical_json
+from workspaces.errors import TernError
+
+from .models import IdempotencyKey
+
+KEEP_FOR = timedelta(hours=24)
+IN_FLIGHT_FOR = timedelta(seconds=60)
+NOT_STORED_STATUSES = {409, 429}
+
+
+def request_hash(data) -> str:
+    """SHA-256 of the request's canonical JSON."""
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+def _conflict(reason: str) -> TernError:
+    return TernError("idempotency_conflict", reason, details={"reason": reason})
+
+
+def idempotency_claim(*, token, path: str, key: str, data) -> IdempotencyKey | HttpResponse:
+    """Claim the key for this request; or the stored response to replay; or raise a conflict."""
+    if not 1 <= len(key) <= 255:
+        raise TernError(
+            "validation_error", details={"Idempotency-Key": ["Must be 1 to 255 characters."]}
+        )
+    digest, now = request_hash(data), clock.now()
+    fields = {"workspace_id": token.workspace_id, "test": token.is_test, "path": path, "key": key}
+    try:
+        with transaction.atomic():
+            return IdempotencyKey.objects.create(
+                **fields,
+                request_hash=digest,
+                locked_until=now + IN_FLIGHT_FOR,
+                created_at=now,
+                expires_at=now + KEEP_FOR,
+            )
+    except IntegrityError:
+        pass
+    with transaction.atomic():
+        existing = IdempotencyKey.objects.select_for_update().get(**fields)
+        if existing.expires_at <= now:
+            _reset(existing, digest, now)
+            return existing
+        if existing.request_hash != digest:
+            raise _conflict("This key was used with a different request.")
+        if existing.response_status is not None:
+            return replay(existing)
+        if existing.locked_until and existing.locked_until > now:
+            raise _conflict("The first request with this key is still in flight.")
+        _reset(existing, digest, now)  # abandoned in flight: this request takes it over
+        return existing
+
+
+def _reset(row: IdempotencyKey, digest: str, now) -> None:
+    row.request_hash, row.response_status, row.response_body = digest, None, None
+    row.locked_until, row.created_at, row.expires_at = now + IN_FLIGHT_FOR, now, now + KEEP_FOR
+    row.save()
+
+
+def replay(row: IdempotencyKey) -> HttpResponse:
+    """The first request's stored response, byte for byte."""
+    response = HttpResponse(
+        bytes(row.response_body), status=row.response_status, content_type="application/json"
+    )
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotency_finish(*, row: IdempotencyKey, status: int, body: bytes) -> None:
+    """Store the response for replays, or free the key when this answer must not be stored."""
+    if status in NOT_STORED_STATUSES or status >= 500:
+        IdempotencyKey.objects.filter(pk=row.pk).delete()
+        return
+    IdempotencyKey.objects.filter(pk=row.pk).update(
+        response_status=status, response_body=body, locked_until=None
+    )

@@ -1,0 +1,164 @@
+"""Messages (outbound and inbound), their timelines, idempotency keys and duplicate guards."""
+
+from decimal import Decimal
+
+from django.db import models
+
+from workspaces.ids import PrefixedIdField
+from workspaces.models import ModeScopedModel, WorkspaceScopedModel
+
+
+class Status(models.TextChoices):
+    """A message's life: scheduled → queued → sending → sent → delivered | undelivered | failed."""
+
+    SCHEDULED = "scheduled"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    RECEIVED = "received"
+
+
+# How far along each status is; a report may only move a message forward (CONTRACT §4).
+STATUS_RANK = {
+    Status.SCHEDULED: 0,
+    Status.QUEUED: 1,
+    Status.SENDING: 2,
+    Status.SENT: 3,
+    Status.DELIVERED: 4,
+    Status.UNDELIVERED: 4,
+    Status.FAILED: 4,
+    Status.CANCELED: 4,
+    Status.RECEIVED: 4,
+}
+FINAL_STATUSES = frozenset(
+    {Status.DELIVERED, Status.UNDELIVERED, Status.FAILED, Status.CANCELED, Status.RECEIVED}
+)
+
+
+class Message(ModeScopedModel):
+    """One SMS, one row; everything that happens to it is a MessageEvent."""
+
+    OUTBOUND, INBOUND = "outbound", "inbound"
+    TRANSACTIONAL, MARKETING = "transactional", "marketing"
+    REVIEW_NONE, REVIEW_PENDING, REVIEW_DONE = "", "pending", "reviewed"
+
+    id = PrefixedIdField("msg")
+    direction = models.CharField(max_length=8, default=OUTBOUND)
+    status = models.CharField(max_length=12, choices=Status.choices, db_index=True)
+    to_number = models.CharField(max_length=20)
+    from_number = models.CharField(max_length=20)
+    body = models.TextField()
+    category = models.CharField(max_length=13, default=TRANSACTIONAL)
+    segments = models.PositiveSmallIntegerField(default=1)
+    encoding = models.CharField(max_length=5, default="GSM-7")
+    price = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="USD")
+    # What the spend counter holds for this message; settlement moves it to the final charge.
+    reserved = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
+    settled_at = models.DateTimeField(null=True, blank=True)
+    campaign_id = models.CharField(max_length=40, blank=True, default="", db_index=True)
+    provider = models.CharField(max_length=32, blank=True, default="")
+    provider_message_id = models.CharField(max_length=64, null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    send_at = models.DateTimeField(null=True, blank=True)
+    # When the sweeper should next act on it: a scheduled send, a retry, a lost task.
+    due_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    review = models.CharField(max_length=8, blank=True, default=REVIEW_NONE)
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "test", "-created_at"], name="msg_ws_created"),
+            models.Index(fields=["status", "due_at"], name="msg_status_due"),
+            models.Index(fields=["review"], name="msg_review", condition=~models.Q(review="")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_message_id"],
+                name="msg_provider_id_unique",
+                condition=models.Q(provider_message_id__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.direction} {self.status}"
+
+
+class MessageEvent(WorkspaceScopedModel):
+    """One step of a message's timeline."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    event = models.CharField(max_length=40)
+    at = models.DateTimeField()
+    detail = models.JSONField(default=dict, blank=True)
+    # Set for provider reports: the same (provider id, status) twice writes one event only.
+    dedupe_key = models.CharField(max_length=120, null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "dedupe_key"],
+                name="msg_event_dedupe",
+                condition=models.Q(dedupe_key__isnull=False),
+            ),
+        ]
+
+
+class IdempotencyKey(ModeScopedModel):
+    """A client's Idempotency-Key: claimed while in flight, then the stored response."""
+
+    key = models.CharField(max_length=255)
+    path = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "test", "path", "key"], name="idempotency_unique_key"
+            ),
+        ]
+
+
+class DuplicateGuard(ModeScopedModel):
+    """A (mode, to, body) fingerprint held for the duplicate window: one row, decided by its key."""
+
+    fingerprint = models.CharField(max_length=64)
+    message_id = models.CharField(max_length=40)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "test", "fingerprint"], name="duplicate_guard_unique"
+            ),
+        ]
+
+
+class PriceOverride(WorkspaceScopedModel):
+    """A workspace's own per-segment price for one destination country."""
+
+    country = models.CharField(max_length=2)
+    per_segment = models.DecimalField(max_digits=8, decimal_places=4)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "country"], name="price_override_unique"),
+        ]
+
+
+# The simulator provider's ledger lives with its package; importing it registers it here.
+from .providers.simulator.models import SimulatorSubmission  # noqa: E402, F401

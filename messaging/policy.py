@@ -1,0 +1,179 @@
+"""The send policy: CONTRACT §3's ordered checks; the first failure is the answer.
+
+Checks that need no lock run here, before the send's transaction; `duplicate_message` and
+`spend_limit_exceeded` are decided atomically inside it (services.message_send).
+"""
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+
+from compliance import selectors as compliance
+from workspaces.errors import TernError
+from workspaces.models import Sender, Workspace
+from workspaces.phones import country_of, to_e164
+from workspaces.selectors import sender_get_active
+
+from .encoding import EncodedBody, encode_body
+
+MAX_SEGMENTS = 10
+# The platform's own list; workspaces add theirs in `blocked_terms`.
+PLATFORM_BLOCKED_TERMS = (
+    "cannabis",
+    "marijuana",
+    "payday loan",
+    "sweepstakes winner",
+    "guaranteed winnings",
+)
+
+
+@dataclass
+class SendDraft:
+    """A send request as it passes the checks, gathering what each check learns."""
+
+    workspace: Workspace
+    test: bool
+    to: str
+    from_: str | None
+    body: str
+    category: str = "transactional"
+    campaign_id: str = ""
+    sender: Sender | None = None
+    country: str = ""
+    encoded: EncodedBody | None = None
+    relied_on: dict = field(default_factory=dict)
+
+
+def check_number(d: SendDraft) -> None:
+    """`to` must be a valid number once the workspace's default country is applied."""
+    number = to_e164(d.to, d.workspace.default_country)
+    if not number:
+        raise TernError("invalid_number", details={"to": d.to})
+    d.to, d.country = number, country_of(number)
+
+
+def check_same_to_from(d: SendDraft) -> None:
+    """A sender cannot text itself."""
+    d.from_ = d.from_ or d.workspace.default_sender
+    if not d.from_:
+        raise TernError(
+            "validation_error",
+            "No `from` given and no default sender is set.",
+            details={"from": ["This field is required (no default sender is set)."]},
+        )
+    if d.from_ == d.to:
+        raise TernError("same_to_from", details={"to": d.to, "from": d.from_})
+
+
+def check_sender(d: SendDraft) -> None:
+    """`from` must be one of this workspace's SMS-capable senders."""
+    d.sender = sender_get_active(workspace=d.workspace, number=d.from_)
+    if d.sender is None or not d.sender.sms_capable:
+        raise TernError("sender_not_sms_capable", details={"from": d.from_})
+
+
+def check_toll_free(d: SendDraft) -> None:
+    """Toll-free numbers send only once verified."""
+    if d.sender.kind == Sender.TOLL_FREE and not d.sender.toll_free_verified:
+        raise TernError("toll_free_not_verified", details={"from": d.from_})
+
+
+def check_region(d: SendDraft) -> None:
+    """The destination must be allowed, and short codes stay in their own country."""
+    if d.country not in d.workspace.allowed_countries:
+        raise TernError(
+            "unsupported_region",
+            details={"country": d.country, "allowed": d.workspace.allowed_countries},
+        )
+    if d.sender.kind == Sender.SHORT_CODE and d.sender.country != d.country:
+        raise TernError(
+            "unsupported_region",
+            "Short codes send only within their own country.",
+            details={"country": d.country, "sender_country": d.sender.country},
+        )
+
+
+def check_verified_recipient(d: SendDraft) -> None:
+    """Test tokens and test-mode workspaces send only to verified recipients."""
+    if (d.test or d.workspace.test_mode) and d.to not in d.workspace.verified_recipients:
+        raise TernError("recipient_not_verified", details={"to": d.to})
+
+
+def check_workspace_suppression(d: SendDraft) -> None:
+    """An opted-out or suppressed number is never messaged."""
+    if compliance.is_workspace_suppressed(workspace_id=d.workspace.pk, phone=d.to):
+        raise TernError("workspace_suppressed", details={"to": d.to})
+    d.relied_on["suppression"] = "none active"
+
+
+def check_campaign_suppression(d: SendDraft) -> None:
+    """A number that opted out of this campaign gets none of its messages."""
+    if compliance.is_campaign_suppressed(
+        workspace_id=d.workspace.pk, phone=d.to, campaign_id=d.campaign_id
+    ):
+        raise TernError("campaign_suppressed", details={"to": d.to, "campaign": d.campaign_id})
+
+
+def check_consent(d: SendDraft) -> None:
+    """Marketing needs active marketing consent (the consent ledger arrives with compliance)."""
+    for check in CONSENT_CHECKS:
+        check(d)
+
+
+# Compliance plugs its consent check in here (it may import nothing of messaging).
+CONSENT_CHECKS: list = []
+
+
+@cache
+def _term_pattern(terms: tuple[str, ...]) -> re.Pattern:
+    escaped = sorted((re.escape(t) for t in terms), key=len, reverse=True)
+    return re.compile(r"(?<!\w)(" + "|".join(escaped) + r")(?!\w)", re.IGNORECASE)
+
+
+def blocked_terms_in(body: str, workspace_terms: list[str]) -> list[str]:
+    """The blocked terms (platform + workspace) in the body: whole words, any case."""
+    terms = tuple(sorted({*PLATFORM_BLOCKED_TERMS, *(t.lower() for t in workspace_terms)}))
+    return sorted({m.lower() for m in _term_pattern(terms).findall(body)})
+
+
+def check_content(d: SendDraft) -> None:
+    """No blocked term may appear in the body."""
+    found = blocked_terms_in(d.body, d.workspace.blocked_terms)
+    if found:
+        raise TernError("content_blocked", details={"terms": found})
+
+
+def check_length(d: SendDraft) -> None:
+    """At most 10 segments."""
+    d.encoded = encode_body(d.body)
+    if d.encoded.segments > MAX_SEGMENTS:
+        raise TernError(
+            "message_too_long",
+            details={
+                "segments": d.encoded.segments,
+                "max_segments": MAX_SEGMENTS,
+                "encoding": d.encoded.encoding,
+            },
+        )
+
+
+CHECKS = [
+    check_number,
+    check_same_to_from,
+    check_sender,
+    check_toll_free,
+    check_region,
+    check_verified_recipient,
+    check_workspace_suppression,
+    check_campaign_suppression,
+    check_consent,
+    check_content,
+    check_length,
+]
+
+
+def evaluate(draft: SendDraft) -> SendDraft:
+    """Run every check in order; raises the first failure, returns the enriched draft."""
+    for check in CHECKS:
+        check(draft)
+    return draft

@@ -1,0 +1,87 @@
+"""Prices and spend: per-country per-segment rates (data + workspace overrides), reservation at
+accept by one conditional UPDATE, and settlement to the final charge (CONTRACT §4)."""
+
+import csv
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from django.db.models import F
+
+from workspaces import clock
+from workspaces.models import SpendMonth, Workspace
+from workspaces.selectors import month_start
+
+from .models import PriceOverride, Status
+
+PRICE_TABLE = Path(__file__).parent / "data" / "prices.csv"
+PROCESSING_FEE = Decimal("0.0010")
+ZERO = Decimal("0")
+
+
+@cache
+def base_rates() -> dict[str, Decimal]:
+    """Country → USD per segment, from the data table; '*' is every other country."""
+    with PRICE_TABLE.open() as table:
+        return {row["country"]: Decimal(row["per_segment_usd"]) for row in csv.DictReader(table)}
+
+
+def rate_for(*, workspace: Workspace, country: str) -> Decimal:
+    """The workspace's override for the country, else the table's rate."""
+    override = PriceOverride.objects.for_workspace(workspace).filter(country=country).first()
+    if override:
+        return override.per_segment
+    rates = base_rates()
+    return rates.get(country, rates["*"])
+
+
+def price_for(*, workspace: Workspace, country: str, segments: int, test: bool) -> Decimal:
+    """What a message costs: segments × rate; test traffic is free."""
+    if test:
+        return ZERO
+    return rate_for(workspace=workspace, country=country) * segments
+
+
+def final_charge(*, price: Decimal, status: str, reached_provider: bool) -> Decimal:
+    """The charge once a message's fate is known (CONTRACT §4 settlement rules)."""
+    if status in (Status.SENT, Status.DELIVERED, Status.UNDELIVERED):
+        return price
+    if status == Status.FAILED and reached_provider:
+        return min(PROCESSING_FEE, price)
+    return ZERO
+
+
+def spend_reserve(*, workspace: Workspace, amount: Decimal, month=None) -> bool:
+    """Add `amount` to the month's spend unless that would pass the limit: one atomic statement."""
+    month = month or month_start()
+    if amount <= 0:
+        return True
+    SpendMonth.objects.get_or_create(workspace_id=workspace.pk, month=month)
+    row = SpendMonth.objects.filter(workspace_id=workspace.pk, month=month)
+    limit = Workspace.objects.filter(pk=workspace.pk).values_list("spend_limit", flat=True)[0]
+    if limit is not None:
+        # Re-checked by the database after any lock wait, so concurrent reservations never pass it.
+        row = row.filter(amount__lte=limit - amount)
+    return row.update(amount=F("amount") + amount) == 1
+
+
+def spend_adjust(*, workspace_id: str, month, delta: Decimal) -> None:
+    """Move the month's spend by `delta` (settlement: release or charge the difference)."""
+    if delta:
+        SpendMonth.objects.get_or_create(workspace_id=workspace_id, month=month)
+        SpendMonth.objects.filter(workspace_id=workspace_id, month=month).update(
+            amount=F("amount") + delta
+        )
+
+
+def settle(message, *, status: str, reached_provider: bool) -> None:
+    """Settle a message at its final charge, releasing the rest of its reservation (once)."""
+    if message.settled_at is not None:
+        return
+    charge = final_charge(price=message.price, status=status, reached_provider=reached_provider)
+    spend_adjust(
+        workspace_id=message.workspace_id,
+        month=month_start(message.created_at),
+        delta=charge - message.reserved,
+    )
+    message.reserved, message.settled_at = charge, clock.now()

@@ -1,0 +1,98 @@
+"""The interface every provider implements, and the results it speaks in."""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class OutboundSMS:
+    """What Tern asks a provider to send."""
+
+    message_id: str
+    to: str
+    from_: str
+    body: str
+    status_callback_url: str = ""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The provider took the message: it is now with the carrier (`sent`)."""
+
+    provider_message_id: str
+    raw: dict = field(default_factory=dict)
+
+
+class SubmissionError(Exception):
+    """The provider did not take the message."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider_code: str | None = None,
+        retry_after: float | None = None,
+        raw: dict | None = None,
+    ):
+        super().__init__(message)
+        self.provider_code = provider_code
+        self.retry_after = retry_after
+        self.raw = raw or {}
+
+
+class TransientSubmissionError(SubmissionError):
+    """429, 5xx, a timeout or a broken connection: try again later."""
+
+
+class RejectedSubmission(SubmissionError):
+    """The provider refused the message for good (its error code says why)."""
+
+
+class SubmissionOutcomeUnknown(SubmissionError):
+    """The call may or may not have reached the provider (e.g. a read timeout after sending)."""
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """A provider's report on a message: `sent`, `delivered`, `undelivered` or `failed`."""
+
+    provider: str
+    provider_message_id: str
+    status: str
+    error_code: str | None = None
+    raw: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    """What the provider knows of a submission made under Tern's message id."""
+
+    found: bool
+    provider_message_id: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundSMS:
+    """A message a handset sent to one of our senders."""
+
+    provider: str
+    provider_message_id: str
+    from_: str
+    to: str
+    body: str
+    raw: dict = field(default_factory=dict)
+
+
+class Provider(ABC):
+    """One way of getting SMS to carriers."""
+
+    name: str = ""
+
+    @abstractmethod
+    def send(self, sms: OutboundSMS) -> Accepted:
+        """Submit one message; raise a SubmissionError subclass when it was not taken."""
+
+    def lookup(self, message_id: str) -> LookupResult | None:
+        """Find a submission by Tern's message id; None when the provider cannot tell."""
+        return None

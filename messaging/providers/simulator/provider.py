@@ -1,0 +1,66 @@
+"""Scripted outcomes by the recipient's last four digits (CONTRACT §5)."""
+
+import uuid
+
+from django.db import transaction
+
+from ..base import Accepted, LookupResult, OutboundSMS, Provider, TransientSubmissionError
+from .models import SimulatorSubmission
+
+# last four digits → (final status, error code); reported a second or two after acceptance.
+OUTCOMES = {
+    "0003": ("failed", "30003"),
+    "0005": ("undelivered", "30005"),
+    "0006": ("undelivered", "30006"),
+    "0007": ("failed", "30007"),
+}
+# Numbers whose first submission is refused with this HTTP status, then accepted.
+FIRST_ATTEMPT_REFUSED = {"0429": "429", "0500": "500"}
+REPORT_DELAYS = (1, 2)  # seconds until the `sent` and the final report
+
+
+class SimulatorProvider(Provider):
+    """A provider with no network: outcomes are scripted, and every submission is in the ledger."""
+
+    name = "simulator"
+
+    def send(self, sms: OutboundSMS) -> Accepted:
+        """Accept (and schedule the scripted reports), or refuse a first attempt on 0429/0500."""
+        ending = sms.to[-4:]
+        refused = FIRST_ATTEMPT_REFUSED.get(ending)
+        if refused and not SimulatorSubmission.objects.filter(message_id=sms.message_id).exists():
+            self._record(sms, accepted=False, answer=refused)
+            raise TransientSubmissionError(f"simulated HTTP {refused}", provider_code=refused)
+        sid = f"SIM{uuid.uuid4().hex}"
+        self._record(sms, accepted=True, answer="accepted", provider_message_id=sid)
+        status, code = OUTCOMES.get(ending, ("delivered", None))
+        transaction.on_commit(lambda: schedule_reports(sid, status, code))
+        return Accepted(provider_message_id=sid, raw={"sid": sid})
+
+    def lookup(self, message_id: str) -> LookupResult:
+        """What the ledger knows: an accepted submission, or certainly none."""
+        hit = SimulatorSubmission.objects.filter(message_id=message_id, accepted=True).first()
+        if hit is None:
+            return LookupResult(found=False)
+        return LookupResult(found=True, provider_message_id=hit.provider_message_id, status="sent")
+
+    def _record(
+        self, sms: OutboundSMS, *, accepted: bool, answer: str, provider_message_id: str = ""
+    ) -> None:
+        SimulatorSubmission.objects.create(
+            message_id=sms.message_id,
+            provider_message_id=provider_message_id,
+            to_number=sms.to,
+            from_number=sms.from_,
+            body=sms.body,
+            accepted=accepted,
+            answer=answer,
+        )
+
+
+def schedule_reports(sid: str, status: str, code: str | None) -> None:
+    """Report `sent`, then the final status, through the worker like a provider's callbacks."""
+    from ...tasks import simulator_report
+
+    simulator_report.apply_async(("sent", sid, None), countdown=REPORT_DELAYS[0])
+    simulator_report.apply_async((status, sid, code), countdown=REPORT_DELAYS[1])

@@ -1,0 +1,46 @@
+"""The simulator's inbound hook: POST /hooks/simulator/inbound {"from", "to", "body"}."""
+
+import json
+import uuid
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from workspaces.errors import TernError
+from workspaces.middleware import error_response
+
+from ..base import InboundSMS
+
+
+@csrf_exempt
+@require_POST
+def inbound(request):
+    """Act as a handset texting one of our senders (only while SIMULATOR_ENABLED)."""
+    from ...services import inbound_receive
+
+    if not settings.SIMULATOR_ENABLED:
+        return error_response(TernError("not_found", "The simulator is not enabled."))
+    try:
+        payload = json.loads(request.body or b"{}")
+    except ValueError:
+        return error_response(TernError("validation_error", "The body must be JSON."))
+    missing = [f for f in ("from", "to", "body") if not isinstance(payload.get(f), str)]
+    if missing:
+        return error_response(
+            TernError("validation_error", details={f: ["This field is required."] for f in missing})
+        )
+    message = inbound_receive(
+        sms=InboundSMS(
+            provider="simulator",
+            provider_message_id=f"SIMIN{uuid.uuid4().hex}",
+            from_=payload["from"],
+            to=payload["to"],
+            body=payload["body"],
+            raw=payload,
+        )
+    )
+    if message is None:
+        return error_response(TernError("not_found", "No workspace owns that number."))
+    return JsonResponse({"id": message.id, "status": message.status})

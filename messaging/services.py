@@ -1,0 +1,593 @@
+"""Every write of the send path: accept, cancel, dispatch, provider reports, inbound, sweeps."""
+
+import hashlib
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from compliance.services import suppression_create
+from workspaces import clock
+from workspaces.audit import Actor
+from workspaces.errors import (
+    CLASS_REVIEW,
+    CLASS_SUPPRESS,
+    TernError,
+    delivery_error,
+    delivery_error_for,
+    spec,
+)
+from workspaces.locks import phone_lock
+from workspaces.models import Sender, Workspace
+from workspaces.selectors import month_start
+
+from . import pricing
+from .models import FINAL_STATUSES, STATUS_RANK, DuplicateGuard, Message, Status
+from .policy import SendDraft, evaluate
+from .providers.base import (
+    InboundSMS,
+    OutboundSMS,
+    RejectedSubmission,
+    StatusReport,
+    SubmissionOutcomeUnknown,
+    TransientSubmissionError,
+)
+from .providers.registry import get_provider, provider_name_for
+from .timeline import event_add, event_add_once, event_build
+
+logger = logging.getLogger("tern.messaging")
+
+# Submission retries after about 5 s, 30 s, 2 min, 10 min and 1 h (CONTRACT §5).
+RETRY_DELAYS = (5, 30, 120, 600, 3600)
+# A queued message not claimed by then is re-enqueued by the sweeper.
+REQUEUE_AFTER = timedelta(seconds=90)
+# A message `sending` for longer was caught mid-call by a crash: reconcile it.
+STUCK_SENDING_AFTER = timedelta(minutes=2)
+SETTLE_AFTER = timedelta(hours=72)
+COUNTDOWN_LIMIT = 60  # longer waits are due-time rows, swept by beat
+
+
+@dataclass
+class SendInput:
+    """One message as the API (or a campaign) asks for it."""
+
+    to: str
+    body: str
+    from_: str | None = None
+    category: str = Message.TRANSACTIONAL
+    metadata: dict | None = None
+    send_at: object = None
+    campaign_id: str = ""
+
+
+def fingerprint(*, to: str, body: str) -> str:
+    """The duplicate-detection key of a (recipient, body) pair."""
+    return hashlib.sha256(f"{to}\x00{body}".encode()).hexdigest()
+
+
+def duplicate_claim(
+    *, workspace: Workspace, test: bool, to: str, body: str, message_id: str, now
+) -> None:
+    """Hold (mode, to, body) for the duplicate window or raise `duplicate_message`, atomically."""
+    window = workspace.duplicate_window_seconds
+    if not window:
+        return
+    key, expires = fingerprint(to=to, body=body), now + timedelta(seconds=window)
+    try:
+        with transaction.atomic():
+            DuplicateGuard.objects.create(
+                workspace=workspace,
+                test=test,
+                fingerprint=key,
+                message_id=message_id,
+                expires_at=expires,
+            )
+        return
+    except IntegrityError:
+        pass
+    # The key exists: take it over only if its window has passed (one conditional UPDATE).
+    taken = DuplicateGuard.objects.filter(
+        workspace=workspace, test=test, fingerprint=key, expires_at__lte=now
+    )
+    if not taken.update(message_id=message_id, expires_at=expires):
+        raise TernError("duplicate_message", details={"to": to, "window_seconds": window})
+
+
+def _new_message(draft: SendDraft, data: SendInput, *, price, provider: str, now) -> Message:
+    scheduled = data.send_at is not None and data.send_at > now
+    return Message(
+        workspace=draft.workspace,
+        test=draft.test,
+        direction=Message.OUTBOUND,
+        status=Status.SCHEDULED if scheduled else Status.QUEUED,
+        to_number=draft.to,
+        from_number=draft.from_,
+        body=data.body,
+        category=data.category,
+        segments=draft.encoded.segments,
+        encoding=draft.encoded.encoding,
+        price=price,
+        reserved=price,
+        campaign_id=data.campaign_id,
+        provider=provider,
+        metadata=data.metadata or {},
+        send_at=data.send_at,
+        due_at=data.send_at if scheduled else now + REQUEUE_AFTER,
+        created_at=now,
+    )
+
+
+def _accept_events(message: Message, draft: SendDraft, received_at) -> list:
+    events = [
+        event_build(message, "api_request_received", at=received_at),
+        event_build(
+            message,
+            "policy_passed",
+            {"sender": draft.from_, "country": draft.country, **draft.relied_on},
+        ),
+    ]
+    if message.status == Status.SCHEDULED:
+        events.append(event_build(message, "scheduled", {"send_at": message.send_at}))
+    else:
+        events.append(event_build(message, "queued"))
+    return events
+
+
+def message_send(*, workspace: Workspace, test: bool, data: SendInput, received_at=None) -> Message:
+    """Judge a send in CONTRACT §3's order; accept it in one short transaction, or raise."""
+    draft = evaluate(
+        SendDraft(
+            workspace=workspace,
+            test=test,
+            to=data.to,
+            from_=data.from_,
+            body=data.body,
+            category=data.category,
+            campaign_id=data.campaign_id,
+        )
+    )
+    now = clock.now()
+    price = pricing.price_for(
+        workspace=workspace, country=draft.country, segments=draft.encoded.segments, test=test
+    )
+    provider = provider_name_for(workspace, test=test)
+    with transaction.atomic():
+        message = _new_message(draft, data, price=price, provider=provider, now=now)
+        duplicate_claim(
+            workspace=workspace,
+            test=test,
+            to=draft.to,
+            body=data.body,
+            message_id=message.id,
+            now=now,
+        )
+        if not pricing.spend_reserve(workspace=workspace, amount=price):
+            raise TernError(
+                "spend_limit_exceeded",
+                details={"price": str(price), "spend_limit": str(workspace.spend_limit)},
+            )
+        message.save(force_insert=True)
+        message.timeline_cache = _accept_events(message, draft, received_at or now)
+        type(message.timeline_cache[0]).objects.bulk_create(message.timeline_cache)
+        if message.status == Status.QUEUED:
+            _enqueue_on_commit(message)
+    return message
+
+
+def _enqueue_on_commit(message: Message, countdown: float | None = None) -> None:
+    from .tasks import dispatch_message
+
+    queue = "bulk" if message.campaign_id else "transactional"
+    transaction.on_commit(
+        lambda: dispatch_message.apply_async((message.id,), queue=queue, countdown=countdown)
+    )
+
+
+def message_cancel(*, message: Message) -> Message:
+    """Cancel a scheduled message, or a queued one no worker has claimed; else `invalid_state`."""
+    with transaction.atomic():
+        cancelable = Message.objects.filter(
+            pk=message.pk, status__in=[Status.SCHEDULED, Status.QUEUED]
+        )
+        locked = cancelable.select_for_update().first()
+        if locked is None:
+            raise TernError(
+                "invalid_state",
+                f"A {message.status} message cannot be canceled.",
+                details={"status": Message.objects.get(pk=message.pk).status},
+            )
+        _finish(locked, Status.CANCELED, reached_provider=False)
+        event_add(locked, "canceled")
+    return locked
+
+
+def _finish(
+    message: Message,
+    status: str,
+    *,
+    reached_provider: bool,
+    error: dict | None = None,
+    extra_fields: tuple = (),
+) -> None:
+    """Move a message to a final status, settling its spend, and save."""
+    message.status, message.due_at = status, None
+    if error is not None:
+        message.error = error
+    pricing.settle(message, status=status, reached_provider=reached_provider)
+    message.save(
+        update_fields=[
+            "status",
+            "due_at",
+            "error",
+            "reserved",
+            "settled_at",
+            "updated_at",
+            *extra_fields,
+        ]
+    )
+
+
+# --- Dispatch (on the worker) -------------------------------------------------------------------
+
+
+def message_claim(*, message_id: str) -> Message | None:
+    """Under the (workspace, phone) lock, re-check suppression and claim queued → sending."""
+    from compliance.selectors import is_workspace_suppressed
+
+    with transaction.atomic():
+        message = Message.objects.filter(pk=message_id).select_related("workspace").first()
+        if message is None or message.status != Status.QUEUED:
+            return None
+        phone_lock(workspace_id=message.workspace_id, phone=message.to_number)
+        if is_workspace_suppressed(workspace_id=message.workspace_id, phone=message.to_number):
+            _block_suppressed(message)
+            return None
+        now = clock.now()
+        claimed = Message.objects.filter(pk=message_id, status=Status.QUEUED).update(
+            status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, updated_at=now
+        )
+        if not claimed:
+            return None
+    message.refresh_from_db()
+    return message
+
+
+def _block_suppressed(message: Message) -> None:
+    """A STOP that committed before the claim wins: the message fails, free of charge."""
+    error = delivery_error("workspace_suppressed")
+    _finish(
+        Message.objects.select_for_update().get(pk=message.pk),
+        Status.FAILED,
+        reached_provider=False,
+        error=error,
+    )
+    event_add(message, "failed", {"code": "workspace_suppressed", "at_claim": True})
+
+
+def message_dispatch(*, message_id: str) -> None:
+    """Claim, submit to the provider, and record what came of it."""
+    message = message_claim(message_id=message_id)
+    if message is None:
+        return
+    provider = get_provider(message.provider)
+    sms = OutboundSMS(
+        message_id=message.id,
+        to=message.to_number,
+        from_=message.from_number,
+        body=message.body,
+        status_callback_url=status_callback_url(message.provider),
+    )
+    try:
+        accepted = provider.send(sms)
+    except TransientSubmissionError as exc:
+        submission_failed(message=message, exc=exc)
+    except RejectedSubmission as exc:
+        delivery_failed(
+            message=message,
+            status=Status.FAILED,
+            provider_code=exc.provider_code,
+            reached_provider=False,
+            detail={"provider_message": str(exc)},
+        )
+    except SubmissionOutcomeUnknown:
+        reconcile(message=message)
+    else:
+        mark_sent(message=message, provider_message_id=accepted.provider_message_id)
+
+
+def status_callback_url(provider: str) -> str:
+    """Where the provider should report statuses (PUBLIC_BASE_URL + the provider's hook)."""
+    if provider == "simulator":
+        return ""
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/hooks/{provider}/status"
+
+
+def mark_sent(*, message: Message, provider_message_id: str, reconciled: bool = False) -> None:
+    """The provider took the message: `sent`, with the carrier's id."""
+    with transaction.atomic():
+        updated = Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+            status=Status.SENT,
+            provider_message_id=provider_message_id,
+            due_at=None,
+            updated_at=clock.now(),
+        )
+        if updated:
+            event_add(
+                message,
+                "sent_to_carrier",
+                {
+                    "provider": message.provider,
+                    "provider_message_id": provider_message_id,
+                    **({"reconciled": True} if reconciled else {}),
+                },
+            )
+
+
+def retry_delay(attempt: int, retry_after: float | None) -> float | None:
+    """Seconds before submission attempt `attempt + 1`, jittered ±20 %; None when out of tries."""
+    if attempt > len(RETRY_DELAYS):
+        return None
+    base = RETRY_DELAYS[attempt - 1]
+    delay = base * random.uniform(0.8, 1.2)
+    return max(delay, retry_after or 0)
+
+
+def submission_failed(*, message: Message, exc: TransientSubmissionError) -> None:
+    """Back to `queued` with the next attempt's time, or `failed` after the last retry."""
+    delay = retry_delay(message.attempts, exc.retry_after)
+    if delay is None:
+        delivery_failed(
+            message=message,
+            status=Status.FAILED,
+            provider_code=exc.provider_code,
+            reached_provider=False,
+            code="provider_unavailable",
+            detail={"attempts": message.attempts},
+        )
+        return
+    now = clock.now()
+    next_at = now + timedelta(seconds=delay)
+    with transaction.atomic():
+        updated = Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+            status=Status.QUEUED,
+            due_at=next_at + (REQUEUE_AFTER if delay < COUNTDOWN_LIMIT else timedelta(0)),
+            updated_at=now,
+        )
+        if not updated:
+            return
+        event_add(
+            message,
+            "retry_scheduled",
+            {
+                "attempt": message.attempts,
+                "next_attempt_at": next_at,
+                "provider_code": exc.provider_code,
+                "reason": str(exc),
+            },
+        )
+        if delay < COUNTDOWN_LIMIT:
+            _enqueue_on_commit(message, countdown=delay)
+
+
+def delivery_failed(
+    *,
+    message: Message,
+    status: str,
+    provider_code: str | None,
+    reached_provider: bool,
+    code: str | None = None,
+    detail: dict | None = None,
+) -> None:
+    """Record a delivery failure with its catalogue code, and act on its class."""
+    entry = spec(code) if code else delivery_error_for(provider_code)
+    error = delivery_error(entry.code, provider_code)
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        if locked.status in FINAL_STATUSES:
+            return
+        locked.review = Message.REVIEW_PENDING if entry.delivery_class == CLASS_REVIEW else ""
+        _finish(
+            locked, status, reached_provider=reached_provider, error=error, extra_fields=("review",)
+        )
+        event_add(
+            locked, status, {"code": entry.code, "provider_code": provider_code, **(detail or {})}
+        )
+        if entry.delivery_class == CLASS_SUPPRESS and not locked.test:
+            _carrier_suppress(locked, entry.code)
+        if locked.review:
+            event_add(locked, "review_opened", {"code": entry.code})
+
+
+def _carrier_suppress(message: Message, code: str) -> None:
+    suppression, created = suppression_create(
+        workspace_id=message.workspace_id,
+        phone=message.to_number,
+        source="carrier",
+        actor=Actor.system("carrier report"),
+        reason=f"{code} on {message.id}",
+    )
+    if created:
+        event_add(message, "suppressed", {"suppression": suppression.id, "code": code})
+
+
+def reconcile(*, message: Message) -> None:
+    """A send caught mid-call: ask the provider; never resend blindly."""
+    result = get_provider(message.provider).lookup(message.id)
+    if result is not None and result.found:
+        mark_sent(message=message, provider_message_id=result.provider_message_id, reconciled=True)
+    elif result is not None:
+        # The provider is sure it never took the message: it is safe to queue again.
+        with transaction.atomic():
+            if Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+                status=Status.QUEUED, due_at=clock.now(), updated_at=clock.now()
+            ):
+                event_add(message, "reconciled", {"found": False, "requeued": True})
+                _enqueue_on_commit(message)
+    else:
+        delivery_failed(
+            message=message,
+            status=Status.FAILED,
+            provider_code=None,
+            reached_provider=True,
+            code="unknown_outcome",
+        )
+
+
+# --- Provider reports and inbound ---------------------------------------------------------------
+
+REPORTED_STATUSES = {Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.FAILED}
+
+
+def status_report_apply(*, report: StatusReport) -> Message | None:
+    """Apply a provider's status report: deduplicated, never moving a status backwards."""
+    if report.status not in REPORTED_STATUSES:
+        return None
+    message = Message.objects.filter(
+        provider=report.provider, provider_message_id=report.provider_message_id
+    ).first()
+    if message is None:
+        logger.info(
+            "status report for unknown %s id %s ignored",
+            report.provider,
+            report.provider_message_id,
+        )
+        return None
+    with transaction.atomic():
+        message = Message.objects.select_for_update().get(pk=message.pk)
+        if report.status == message.status:
+            return message  # e.g. the provider's own `sent` after acceptance: nothing new
+        if STATUS_RANK[report.status] <= STATUS_RANK[message.status]:
+            event_add_once(
+                message,
+                "out_of_order_status_ignored",
+                f"late:{report.status}",
+                {"reported": report.status, "current": message.status},
+            )
+            return message
+        if not event_add_once(
+            message,
+            report.status,
+            f"report:{report.status}",
+            {"provider_code": report.error_code} if report.error_code else {},
+        ):
+            return message
+    if report.status in (Status.UNDELIVERED, Status.FAILED):
+        _report_failure(message, report)
+    else:
+        _report_progress(message, report.status)
+    message.refresh_from_db()
+    return message
+
+
+def _report_progress(message: Message, status: str) -> None:
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        if status == Status.DELIVERED:
+            _finish(locked, status, reached_provider=True)
+        else:
+            locked.status = status
+            locked.save(update_fields=["status", "updated_at"])
+
+
+def _report_failure(message: Message, report: StatusReport) -> None:
+    entry = delivery_error_for(report.error_code)
+    error = delivery_error(entry.code, report.error_code)
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        locked.review = Message.REVIEW_PENDING if entry.delivery_class == CLASS_REVIEW else ""
+        _finish(locked, report.status, reached_provider=True, error=error, extra_fields=("review",))
+        if entry.delivery_class == CLASS_SUPPRESS and not locked.test:
+            _carrier_suppress(locked, entry.code)
+        if locked.review:
+            event_add(locked, "review_opened", {"code": entry.code})
+
+
+def inbound_receive(*, sms: InboundSMS) -> Message | None:
+    """Store a handset's message in the workspace owning the sender it was sent to."""
+    sender = Sender.objects.filter(number=sms.to, removed_at=None).first()
+    if sender is None:
+        logger.info("inbound to unknown number %s ignored", sms.to)
+        return None
+    existing = Message.objects.filter(
+        provider=sms.provider, provider_message_id=sms.provider_message_id
+    ).first()
+    if existing is not None:  # providers re-post an inbound whose first answer failed or was slow
+        return existing
+    now = clock.now()
+    with transaction.atomic():
+        message = Message.objects.create(
+            workspace_id=sender.workspace_id,
+            test=False,
+            direction=Message.INBOUND,
+            status=Status.RECEIVED,
+            to_number=sms.to,
+            from_number=sms.from_,
+            body=sms.body,
+            provider=sms.provider,
+            provider_message_id=sms.provider_message_id or None,
+            segments=0,
+            price=0,
+            reserved=0,
+            settled_at=now,
+            created_at=now,
+        )
+        event_add(message, "received", {"provider": sms.provider})
+    return message
+
+
+# --- Sweeps (beat) ------------------------------------------------------------------------------
+
+
+def sweep_due(*, limit: int = 500) -> int:
+    """Release scheduled messages whose time came, and re-enqueue queued ones left behind."""
+    now = clock.now()
+    count = 0
+    for message in Message.objects.filter(status=Status.SCHEDULED, due_at__lte=now)[:limit]:
+        with transaction.atomic():
+            if Message.objects.filter(pk=message.pk, status=Status.SCHEDULED).update(
+                status=Status.QUEUED, due_at=now + REQUEUE_AFTER, updated_at=now
+            ):
+                event_add(message, "queued", {"from_schedule": True})
+                _enqueue_on_commit(message)
+                count += 1
+    for message in Message.objects.filter(status=Status.QUEUED, due_at__lte=now)[:limit]:
+        with transaction.atomic():
+            if Message.objects.filter(pk=message.pk, status=Status.QUEUED, due_at__lte=now).update(
+                due_at=now + REQUEUE_AFTER
+            ):
+                _enqueue_on_commit(message)
+                count += 1
+    return count
+
+
+def sweep_stuck_sending(*, limit: int = 200) -> int:
+    """Reconcile messages a crash left `sending` (through the provider's lookup)."""
+    cutoff = clock.now() - STUCK_SENDING_AFTER
+    stuck = list(Message.objects.filter(status=Status.SENDING, claimed_at__lte=cutoff)[:limit])
+    for message in stuck:
+        reconcile(message=message)
+    return len(stuck)
+
+
+def sweep_settle_overdue(*, limit: int = 1000) -> int:
+    """Messages with no final report 72 h after sending settle at full price."""
+    cutoff = clock.now() - SETTLE_AFTER
+    overdue = Message.objects.filter(status=Status.SENT, settled_at=None, created_at__lte=cutoff)
+    count = 0
+    for message in overdue[:limit]:
+        with transaction.atomic():
+            locked = Message.objects.select_for_update().get(pk=message.pk)
+            if locked.settled_at is None:
+                pricing.settle(locked, status=Status.SENT, reached_provider=True)
+                locked.save(update_fields=["reserved", "settled_at", "updated_at"])
+                count += 1
+    return count
+
+
+def month_of(message: Message):
+    """The UTC month a message's spend belongs to."""
+    return month_start(message.created_at)

@@ -1,0 +1,33 @@
+"""Thin tasks of the send path: take ids, call a service."""
+
+from celery import shared_task
+
+from . import services
+from .providers.base import StatusReport
+
+
+@shared_task(name="messaging.tasks.dispatch_message", acks_late=True, max_retries=0)
+def dispatch_message(message_id: str) -> None:
+    """Claim and submit one message (safe to run twice: the claim is a conditional UPDATE)."""
+    services.message_dispatch(message_id=message_id)
+
+
+@shared_task(name="messaging.tasks.simulator_report")
+def simulator_report(status: str, provider_message_id: str, error_code: str | None) -> None:
+    """The simulator's status report, applied through the same path as a real callback."""
+    services.status_report_apply(
+        report=StatusReport(
+            provider="simulator",
+            provider_message_id=provider_message_id,
+            status=status,
+            error_code=error_code,
+        )
+    )
+
+
+@shared_task(name="messaging.tasks.sweep")
+def sweep() -> None:
+    """Beat: due sends and retries, lost queued tasks, stuck sends, overdue settlements."""
+    services.sweep_due()
+    services.sweep_stuck_sending()
+    services.sweep_settle_overdue()

@@ -1,0 +1,63 @@
+"""Timeline events: the record of everything that happens to a message."""
+
+from django.db import IntegrityError, transaction
+
+from workspaces import clock
+
+from .models import Message, MessageEvent
+
+# Timeline events a finished webhook delivery (or another app) may add through `event_add`.
+EVENTS = (
+    "api_request_received",
+    "scheduled",
+    "held_quiet_hours",
+    "queued",
+    "sent_to_carrier",
+    "delivered",
+    "undelivered",
+    "failed",
+    "retry_scheduled",
+    "canceled",
+    "webhook_delivered",
+    "webhook_failed",
+    "out_of_order_status_ignored",
+    "policy_passed",
+    "received",
+    "reconciled",
+    "review_opened",
+    "review_closed",
+    "suppressed",
+)
+
+
+def event_build(
+    message: Message, event: str, detail: dict | None = None, at=None, dedupe_key: str | None = None
+) -> MessageEvent:
+    """An unsaved event (for bulk inserts)."""
+    return MessageEvent(
+        workspace_id=message.workspace_id,
+        message=message,
+        event=event,
+        at=at or clock.now(),
+        detail=detail or {},
+        dedupe_key=dedupe_key,
+    )
+
+
+def event_add(message: Message, event: str, detail: dict | None = None, at=None) -> MessageEvent:
+    """Append one event to the message's timeline."""
+    built = event_build(message, event, detail, at)
+    built.save(force_insert=True)
+    return built
+
+
+def event_add_once(
+    message: Message, event: str, dedupe_key: str, detail: dict | None = None
+) -> bool:
+    """Append an event unless one with this key exists; False when it was a repeat."""
+    try:
+        with transaction.atomic():
+            event_build(message, event, detail, dedupe_key=dedupe_key).save(force_insert=True)
+    except IntegrityError:
+        return False
+    return True
