@@ -4,6 +4,7 @@ from django.db import transaction
 
 from workspaces import clock
 from workspaces.audit import Actor, audit_record
+from workspaces.locks import phone_lock
 
 from .models import Suppression
 from .selectors import active_suppressions
@@ -21,7 +22,12 @@ def suppression_create(
     campaign_id: str = "",
     ip: str | None = None,
 ) -> tuple[Suppression, bool]:
-    """Suppress a number; an active duplicate is returned as it is. Returns (row, created)."""
+    """Suppress a number; an active duplicate is returned as it is. Returns (row, created).
+
+    Written under the (workspace, phone) lock, the one a send's claim takes: a suppression that
+    commits before a claim always stops that message.
+    """
+    phone_lock(workspace_id=workspace_id, phone=phone)
     existing = (
         active_suppressions(workspace_id=workspace_id, phone=phone)
         .filter(scope=scope, campaign_id=campaign_id)

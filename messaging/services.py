@@ -588,6 +588,34 @@ def sweep_settle_overdue(*, limit: int = 1000) -> int:
     return count
 
 
+def simulator_report_apply(
+    *, status: str, provider_message_id: str, error_code: str | None
+) -> None:
+    """Apply one of the simulator's reports; its final one is then marked as delivered."""
+    from .providers.simulator.provider import mark_reported
+
+    status_report_apply(
+        report=StatusReport(
+            provider="simulator",
+            status=status,
+            error_code=error_code,
+            provider_message_id=provider_message_id,
+        )
+    )
+    if status != Status.SENT:
+        mark_reported(provider_message_id)
+
+
+def sweep_simulator_reports() -> int:
+    """Send again the simulator's final reports whose task was lost with a killed worker."""
+    from .providers.simulator.provider import overdue_reports
+
+    overdue = overdue_reports()
+    for sid, status, code in overdue:
+        simulator_report_apply(status=status, provider_message_id=sid, error_code=code)
+    return len(overdue)
+
+
 def month_of(message: Message):
     """The UTC month a message's spend belongs to."""
     return month_start(message.created_at)

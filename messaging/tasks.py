@@ -3,7 +3,6 @@
 from celery import shared_task
 
 from . import services
-from .providers.base import StatusReport
 
 
 @shared_task(name="messaging.tasks.dispatch_message", acks_late=True, max_retries=0)
@@ -15,13 +14,8 @@ def dispatch_message(message_id: str) -> None:
 @shared_task(name="messaging.tasks.simulator_report")
 def simulator_report(status: str, provider_message_id: str, error_code: str | None) -> None:
     """The simulator's status report, applied through the same path as a real callback."""
-    services.status_report_apply(
-        report=StatusReport(
-            provider="simulator",
-            provider_message_id=provider_message_id,
-            status=status,
-            error_code=error_code,
-        )
+    services.simulator_report_apply(
+        status=status, provider_message_id=provider_message_id, error_code=error_code
     )
 
 
@@ -31,3 +25,4 @@ def sweep() -> None:
     services.sweep_due()
     services.sweep_stuck_sending()
     services.sweep_settle_overdue()
+    services.sweep_simulator_reports()

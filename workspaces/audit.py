@@ -97,9 +97,10 @@ def audit_record(
             actor_id=actor.id,
             actor_label=actor.label[:254],
             action=action,
-            target_type=target_type,
-            target_id=target_id,
-            reason=reason,
+            # Text columns read back as text: hash what the database will hand back.
+            target_type=str(target_type),
+            target_id=str(target_id),
+            reason=str(reason),
             before=_normalised(before),
             after=_normalised(after),
             ip=ip or None,

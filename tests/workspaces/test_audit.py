@@ -134,6 +134,15 @@ def test_append_rolls_back_with_its_transaction(workspace):
     assert verify_chain(workspace.pk).ok
 
 
+def test_non_text_values_still_verify(workspace):
+    """A reason or target id given as a number is hashed as the text the database keeps."""
+    with transaction.atomic():
+        audit_record(workspace=workspace, actor=Actor.system(), action="n", reason=7, target_id=42)
+    stored = chain(workspace)[-1]
+    assert (stored.reason, stored.target_id) == ("7", "42")
+    assert verify_chain(workspace.pk).ok
+
+
 # --- The database's guards -----------------------------------------------------------------------
 
 

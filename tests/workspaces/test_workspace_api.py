@@ -141,3 +141,10 @@ def test_removing_the_default_sender_clears_the_default(tenant):
     client.delete(f"/api/v1/senders/{tenant.sender.id}")
     assert client.get("/api/v1/workspace").json()["default_sender"] == ""
     assert Sender.objects.get(pk=tenant.sender.pk).removed_at is not None
+
+
+def test_sender_kind_defaults_to_long_code(tenant):
+    """Without `kind` a sender is a long code at 1 message per second."""
+    response = tenant.client().post("/api/v1/senders", {"number": next_number()}, format="json")
+    assert response.status_code == 201
+    assert response.json()["kind"] == "long_code" and response.json()["mps"] == 1

@@ -13,7 +13,11 @@ class SimulatorSubmission(models.Model):
     body = models.TextField()
     accepted = models.BooleanField()
     answer = models.CharField(max_length=40)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # The scripted final report: sent by a countdown task, and again by the sweep if that was lost.
+    final_status = models.CharField(max_length=12, blank=True, default="")
+    final_code = models.CharField(max_length=8, blank=True, default="")
+    reported_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         app_label = "messaging"

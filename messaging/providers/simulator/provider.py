@@ -1,8 +1,11 @@
 """Scripted outcomes by the recipient's last four digits (CONTRACT §5)."""
 
 import uuid
+from datetime import timedelta
 
 from django.db import transaction
+
+from workspaces import clock
 
 from ..base import Accepted, LookupResult, OutboundSMS, Provider, TransientSubmissionError
 from .models import SimulatorSubmission
@@ -32,8 +35,15 @@ class SimulatorProvider(Provider):
             self._record(sms, accepted=False, answer=refused)
             raise TransientSubmissionError(f"simulated HTTP {refused}", provider_code=refused)
         sid = f"SIM{uuid.uuid4().hex}"
-        self._record(sms, accepted=True, answer="accepted", provider_message_id=sid)
         status, code = OUTCOMES.get(ending, ("delivered", None))
+        self._record(
+            sms,
+            accepted=True,
+            answer="accepted",
+            provider_message_id=sid,
+            final_status=status,
+            final_code=code or "",
+        )
         transaction.on_commit(lambda: schedule_reports(sid, status, code))
         return Accepted(provider_message_id=sid, raw={"sid": sid})
 
@@ -64,3 +74,18 @@ def schedule_reports(sid: str, status: str, code: str | None) -> None:
 
     simulator_report.apply_async(("sent", sid, None), countdown=REPORT_DELAYS[0])
     simulator_report.apply_async((status, sid, code), countdown=REPORT_DELAYS[1])
+
+
+def mark_reported(provider_message_id: str) -> None:
+    """The final report went out: the sweep need not send it again."""
+    SimulatorSubmission.objects.filter(provider_message_id=provider_message_id).update(
+        reported_at=clock.now()
+    )
+
+
+def overdue_reports(*, older_than: timedelta = timedelta(seconds=30), limit: int = 500):
+    """Final reports whose task was lost (a killed worker): (sid, status, code) to send again."""
+    rows = SimulatorSubmission.objects.filter(
+        accepted=True, reported_at=None, created_at__lte=clock.now() - older_than
+    )
+    return [(r.provider_message_id, r.final_status, r.final_code or None) for r in rows[:limit]]
