@@ -34,6 +34,16 @@ def idempotency_claim(*, token, path: str, key: str, data) -> IdempotencyKey | H
         )
     digest, now = request_hash(data), clock.now()
     fields = {"workspace_id": token.workspace_id, "test": token.is_test, "path": path, "key": key}
+    # A row that blocked our insert may be gone by the time we read it (its request ended with
+    # an answer that is not stored): then the key is free again, so try once more to take it.
+    for _ in range(3):
+        outcome = _insert(fields, digest, now) or _judge_existing(fields, digest, now)
+        if outcome is not None:
+            return outcome
+    raise _conflict("The first request with this key is still in flight.")
+
+
+def _insert(fields: dict, digest: str, now) -> IdempotencyKey | None:
     try:
         with transaction.atomic():
             return IdempotencyKey.objects.create(
@@ -44,9 +54,15 @@ def idempotency_claim(*, token, path: str, key: str, data) -> IdempotencyKey | H
                 expires_at=now + KEEP_FOR,
             )
     except IntegrityError:
-        pass
+        return None
+
+
+def _judge_existing(fields: dict, digest: str, now) -> IdempotencyKey | HttpResponse | None:
+    """Replay, take over or refuse the key's row; None when the row has vanished meanwhile."""
     with transaction.atomic():
-        existing = IdempotencyKey.objects.select_for_update().get(**fields)
+        existing = IdempotencyKey.objects.select_for_update().filter(**fields).first()
+        if existing is None:
+            return None
         if existing.expires_at <= now:
             _reset(existing, digest, now)
             return existing

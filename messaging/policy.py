@@ -6,7 +6,7 @@ Checks that need no lock run here, before the send's transaction; `duplicate_mes
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 
 from compliance import selectors as compliance
 from workspaces.errors import TernError
@@ -44,6 +44,27 @@ class SendDraft:
     relied_on: dict = field(default_factory=dict)
 
 
+def _is_short_code(number: str) -> bool:
+    return number.isdigit() and 3 <= len(number) <= 8
+
+
+def check_from(d: SendDraft) -> None:
+    """`from`, else the default sender, must be given (validation: it precedes every other check).
+
+    A long code given in national format is read in the workspace's default country, as `to` is,
+    so that it matches the E.164 sender (and `same_to_from` compares like with like).
+    """
+    d.from_ = d.from_ or d.workspace.default_sender
+    if not d.from_:
+        raise TernError(
+            "validation_error",
+            "No `from` given and no default sender is set.",
+            details={"from": ["This field is required (no default sender is set)."]},
+        )
+    if not _is_short_code(d.from_):
+        d.from_ = to_e164(d.from_, d.workspace.default_country) or d.from_
+
+
 def check_number(d: SendDraft) -> None:
     """`to` must be a valid number once the workspace's default country is applied."""
     number = to_e164(d.to, d.workspace.default_country)
@@ -54,13 +75,6 @@ def check_number(d: SendDraft) -> None:
 
 def check_same_to_from(d: SendDraft) -> None:
     """A sender cannot text itself."""
-    d.from_ = d.from_ or d.workspace.default_sender
-    if not d.from_:
-        raise TernError(
-            "validation_error",
-            "No `from` given and no default sender is set.",
-            details={"from": ["This field is required (no default sender is set)."]},
-        )
     if d.from_ == d.to:
         raise TernError("same_to_from", details={"to": d.to, "from": d.from_})
 
@@ -124,16 +138,23 @@ def check_consent(d: SendDraft) -> None:
 CONSENT_CHECKS: list = []
 
 
-@cache
+@lru_cache(maxsize=256)  # one per distinct term list; bounded, as workspaces edit theirs
 def _term_pattern(terms: tuple[str, ...]) -> re.Pattern:
-    escaped = sorted((re.escape(t) for t in terms), key=len, reverse=True)
+    # Any run of whitespace between a term's words matches, so "payday\nloan" cannot slip by.
+    escaped = sorted((r"\s+".join(map(re.escape, t.split())) for t in terms), key=len, reverse=True)
     return re.compile(r"(?<!\w)(" + "|".join(escaped) + r")(?!\w)", re.IGNORECASE)
+
+
+def _normal_term(term: str) -> str:
+    return " ".join(str(term).lower().split())
 
 
 def blocked_terms_in(body: str, workspace_terms: list[str]) -> list[str]:
     """The blocked terms (platform + workspace) in the body: whole words, any case."""
-    terms = tuple(sorted({*PLATFORM_BLOCKED_TERMS, *(t.lower() for t in workspace_terms)}))
-    return sorted({m.lower() for m in _term_pattern(terms).findall(body)})
+    # An empty term (possible through the admin) would match between any two non-word characters.
+    workspace = {_normal_term(t) for t in workspace_terms} - {""}
+    terms = tuple(sorted({*PLATFORM_BLOCKED_TERMS, *workspace}))
+    return sorted({_normal_term(m) for m in _term_pattern(terms).findall(body)})
 
 
 def check_content(d: SendDraft) -> None:
@@ -158,6 +179,7 @@ def check_length(d: SendDraft) -> None:
 
 
 CHECKS = [
+    check_from,
     check_number,
     check_same_to_from,
     check_sender,

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.db.models import F
 
 from workspaces import clock
-from workspaces.models import SpendMonth, Workspace
+from workspaces.models import SpendMonth, Workspace, usd_to_units
 from workspaces.selectors import month_start
 
 from .models import PriceOverride, Status
@@ -58,11 +58,12 @@ def spend_reserve(*, workspace: Workspace, amount: Decimal, month=None) -> bool:
         return True
     SpendMonth.objects.get_or_create(workspace_id=workspace.pk, month=month)
     row = SpendMonth.objects.filter(workspace_id=workspace.pk, month=month)
+    units = usd_to_units(amount)
     limit = Workspace.objects.filter(pk=workspace.pk).values_list("spend_limit", flat=True)[0]
     if limit is not None:
         # Re-checked by the database after any lock wait, so concurrent reservations never pass it.
-        row = row.filter(amount__lte=limit - amount)
-    return row.update(amount=F("amount") + amount) == 1
+        row = row.filter(units__lte=usd_to_units(limit) - units)
+    return row.update(units=F("units") + units) == 1
 
 
 def spend_adjust(*, workspace_id: str, month, delta: Decimal) -> None:
@@ -70,7 +71,7 @@ def spend_adjust(*, workspace_id: str, month, delta: Decimal) -> None:
     if delta:
         SpendMonth.objects.get_or_create(workspace_id=workspace_id, month=month)
         SpendMonth.objects.filter(workspace_id=workspace_id, month=month).update(
-            amount=F("amount") + delta
+            units=F("units") + usd_to_units(delta)
         )
 
 

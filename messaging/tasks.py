@@ -5,7 +5,10 @@ from celery import shared_task
 from . import services
 
 
-@shared_task(name="messaging.tasks.dispatch_message", acks_late=True, max_retries=0)
+# The hard limit stays well under STUCK_SENDING_AFTER: a send still in flight is never "stuck".
+@shared_task(
+    name="messaging.tasks.dispatch_message", acks_late=True, time_limit=60, soft_time_limit=50
+)
 def dispatch_message(message_id: str) -> None:
     """Claim and submit one message (safe to run twice: the claim is a conditional UPDATE)."""
     services.message_dispatch(message_id=message_id)

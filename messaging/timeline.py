@@ -3,6 +3,7 @@
 from django.db import IntegrityError, transaction
 
 from workspaces import clock
+from workspaces.audit import json_safe
 
 from .models import Message, MessageEvent
 
@@ -39,7 +40,7 @@ def event_build(
         message=message,
         event=event,
         at=at or clock.now(),
-        detail=detail or {},
+        detail=json_safe(detail) if detail else {},
         dedupe_key=dedupe_key,
     )
 

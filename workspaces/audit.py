@@ -43,8 +43,8 @@ def canonical_json(value) -> str:
     )
 
 
-def _normalised(value):
-    """The value as it will read back from a JSON column (so the hash survives a round trip)."""
+def json_safe(value):
+    """The value as it will read back from a JSON column: times as ISO 8601 Z, decimals as text."""
     return None if value is None else json.loads(canonical_json(value))
 
 
@@ -101,8 +101,8 @@ def audit_record(
             target_type=str(target_type),
             target_id=str(target_id),
             reason=str(reason),
-            before=_normalised(before),
-            after=_normalised(after),
+            before=json_safe(before),
+            after=json_safe(after),
             ip=ip or None,
             created_at=clock.now(),
             prev_hash=head.head_hash,

@@ -158,11 +158,31 @@ class Sender(WorkspaceScopedModel):
         return self.number
 
 
+MONEY_UNITS_PER_USD = 10_000
+
+
+def usd_to_units(amount: Decimal) -> int:
+    """USD (at most 4 decimals) as whole ten-thousandths."""
+    return int((Decimal(amount) * MONEY_UNITS_PER_USD).to_integral_value())
+
+
+def units_to_usd(units: int) -> Decimal:
+    """Whole ten-thousandths as USD with 4 decimals."""
+    return (Decimal(units) / MONEY_UNITS_PER_USD).quantize(Decimal("0.0001"))
+
+
 class SpendMonth(WorkspaceScopedModel):
     """A workspace's spend in one UTC month: reservations and settled charges, one hot row."""
 
     month = models.DateField()  # the first day of the UTC month
-    amount = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
+    # Whole ten-thousandths of a dollar: integer sums are exact on every database (SQLite's
+    # decimals are floats), so the limit check can never drift by a rounding error.
+    units = models.BigIntegerField(default=0)
+
+    @property
+    def amount(self) -> Decimal:
+        """The month's spend in USD."""
+        return units_to_usd(self.units)
 
     class Meta:
         constraints = [

@@ -19,7 +19,7 @@ def month_start(moment=None) -> date:
 def month_to_date_spend(*, workspace: Workspace) -> Decimal:
     """Reservations plus settled charges of the current UTC month."""
     row = SpendMonth.objects.for_workspace(workspace).filter(month=month_start()).first()
-    return row.amount if row else Decimal("0")
+    return row.amount if row else Decimal("0.0000")
 
 
 def sender_list(*, workspace: Workspace) -> QuerySet[Sender]:

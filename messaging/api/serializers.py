@@ -31,6 +31,15 @@ class SendSerializer(serializers.Serializer):
         )
         return fields
 
+    def validate(self, attrs):
+        """Without `from`, the workspace (in the context) must have a default sender."""
+        workspace = self.context.get("workspace")
+        if workspace is not None and not attrs.get("from") and not workspace.default_sender:
+            raise serializers.ValidationError(
+                {"from": ["This field is required (no default sender is set)."]}
+            )
+        return attrs
+
     def validate_metadata(self, value):
         """Small JSON objects only: they travel on every webhook."""
         if len(json.dumps(value)) > MAX_METADATA_BYTES:
@@ -38,10 +47,21 @@ class SendSerializer(serializers.Serializer):
         return value
 
 
-class BatchSerializer(serializers.Serializer):
-    """`{"messages": [...up to 1000...]}`; each item is judged on its own."""
+MAX_BATCH = 1000
 
-    messages = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=1000)
+
+class BatchSerializer(serializers.Serializer):
+    """`{"messages": [...up to 1000...]}`; each item, even a malformed one, is judged on its own."""
+
+    messages = serializers.ListField(
+        child=serializers.JSONField(), min_length=1, max_length=MAX_BATCH
+    )
+
+
+class BatchRequestSerializer(serializers.Serializer):
+    """Schema of the batch request: up to 1,000 send requests."""
+
+    messages = SendSerializer(many=True, min_length=1, max_length=MAX_BATCH)
 
 
 def event_resource(event) -> dict:

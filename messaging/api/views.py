@@ -10,11 +10,13 @@ from rest_framework.response import Response
 from workspaces import clock
 from workspaces.api.base import ListRetrieveViewSet
 from workspaces.api.exceptions import as_tern_error, handle_exception
+from workspaces.phones import to_e164
 
 from .. import services
 from ..idempotency import idempotency_claim, idempotency_finish
 from ..models import Message
 from .serializers import (
+    BatchRequestSerializer,
     BatchResultSerializer,
     BatchSerializer,
     MessageSerializer,
@@ -49,8 +51,8 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 class MessageFilter(django_filters.FilterSet):
     """CONTRACT §4's filters; `created_after` inclusive, `created_before` exclusive."""
 
-    to = django_filters.CharFilter(field_name="to_number")
-    from_ = django_filters.CharFilter(field_name="from_number")
+    to = django_filters.CharFilter(field_name="to_number", method="filter_number")
+    from_ = django_filters.CharFilter(field_name="from_number", method="filter_number")
     campaign = django_filters.CharFilter(field_name="campaign_id")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
@@ -64,6 +66,16 @@ class MessageFilter(django_filters.FilterSet):
             data = data.copy()
             data["from_"] = data.pop("from")[0] if hasattr(data, "getlist") else data.pop("from")
         super().__init__(data, *args, **kwargs)
+
+    def filter_number(self, queryset, name, value):
+        """Match on E.164, as stored: national formats and an unencoded `+` still find it."""
+        number = value.strip()
+        if value.startswith(" ") and number.isdigit():
+            number = f"+{number}"  # `?to=+1415…` unencoded: the query string reads `+` as a space
+        if not (number.isdigit() and len(number) <= 8):  # short codes stay as they are
+            workspace = getattr(self.request, "workspace", None)
+            number = to_e164(number, getattr(workspace, "default_country", None)) or number
+        return queryset.filter(**{name: number})
 
 
 def _send_input(validated: dict) -> services.SendInput:
@@ -115,7 +127,7 @@ class MessageViewSet(ListRetrieveViewSet):
     def create(self, request):
         """Send one message: 202 with the message, or the first policy failure."""
         received_at = clock.now()
-        form = SendSerializer(data=request.data)
+        form = SendSerializer(data=request.data, context={"workspace": request.workspace})
         form.is_valid(raise_exception=True)
         return self._idempotent(
             request,
@@ -133,7 +145,7 @@ class MessageViewSet(ListRetrieveViewSet):
         )
 
     @extend_schema(
-        request=BatchSerializer,
+        request=BatchRequestSerializer,
         responses={200: BatchResultSerializer},
         parameters=[IDEMPOTENCY_HEADER],
     )
@@ -157,7 +169,7 @@ class MessageViewSet(ListRetrieveViewSet):
 
     def _batch_item(self, request, item: dict, received_at) -> dict:
         try:
-            form = SendSerializer(data=item)
+            form = SendSerializer(data=item, context={"workspace": request.workspace})
             form.is_valid(raise_exception=True)
             message = services.message_send(
                 workspace=request.workspace,

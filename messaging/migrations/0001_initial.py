@@ -7,142 +7,265 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('workspaces', '0002_audit_append_only'),
+        ("workspaces", "0002_audit_append_only"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SimulatorSubmission',
+            name="SimulatorSubmission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('message_id', models.CharField(db_index=True, max_length=40)),
-                ('provider_message_id', models.CharField(blank=True, default='', max_length=64)),
-                ('to_number', models.CharField(max_length=20)),
-                ('from_number', models.CharField(max_length=20)),
-                ('body', models.TextField()),
-                ('accepted', models.BooleanField()),
-                ('answer', models.CharField(max_length=40)),
-                ('final_status', models.CharField(blank=True, default='', max_length=12)),
-                ('final_code', models.CharField(blank=True, default='', max_length=8)),
-                ('reported_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("message_id", models.CharField(db_index=True, max_length=40)),
+                ("provider_message_id", models.CharField(blank=True, default="", max_length=64)),
+                ("to_number", models.CharField(max_length=20)),
+                ("from_number", models.CharField(max_length=20)),
+                ("body", models.TextField()),
+                ("accepted", models.BooleanField()),
+                ("answer", models.CharField(max_length=40)),
+                ("final_status", models.CharField(blank=True, default="", max_length=12)),
+                ("final_code", models.CharField(blank=True, default="", max_length=8)),
+                ("reported_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('test', models.BooleanField(db_index=True, default=False)),
-                ('id', workspaces.ids.PrefixedIdField(editable=False, max_length=40, prefix='msg', primary_key=True, serialize=False)),
-                ('direction', models.CharField(default='outbound', max_length=8)),
-                ('status', models.CharField(choices=[('scheduled', 'Scheduled'), ('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('delivered', 'Delivered'), ('undelivered', 'Undelivered'), ('failed', 'Failed'), ('canceled', 'Canceled'), ('received', 'Received')], db_index=True, max_length=12)),
-                ('to_number', models.CharField(max_length=20)),
-                ('from_number', models.CharField(max_length=20)),
-                ('body', models.TextField()),
-                ('category', models.CharField(default='transactional', max_length=13)),
-                ('segments', models.PositiveSmallIntegerField(default=1)),
-                ('encoding', models.CharField(default='GSM-7', max_length=5)),
-                ('price', models.DecimalField(decimal_places=4, default=Decimal('0'), max_digits=10)),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('reserved', models.DecimalField(decimal_places=4, default=Decimal('0'), max_digits=10)),
-                ('settled_at', models.DateTimeField(blank=True, null=True)),
-                ('campaign_id', models.CharField(blank=True, db_index=True, default='', max_length=40)),
-                ('provider', models.CharField(blank=True, default='', max_length=32)),
-                ('provider_message_id', models.CharField(blank=True, max_length=64, null=True)),
-                ('error', models.JSONField(blank=True, null=True)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('send_at', models.DateTimeField(blank=True, null=True)),
-                ('due_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('review', models.CharField(blank=True, default='', max_length=8)),
-                ('created_at', models.DateTimeField(db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='workspaces.workspace')),
+                ("test", models.BooleanField(db_index=True, default=False)),
+                (
+                    "id",
+                    workspaces.ids.PrefixedIdField(
+                        editable=False,
+                        max_length=40,
+                        prefix="msg",
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("direction", models.CharField(default="outbound", max_length=8)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("queued", "Queued"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("delivered", "Delivered"),
+                            ("undelivered", "Undelivered"),
+                            ("failed", "Failed"),
+                            ("canceled", "Canceled"),
+                            ("received", "Received"),
+                        ],
+                        db_index=True,
+                        max_length=12,
+                    ),
+                ),
+                ("to_number", models.CharField(max_length=20)),
+                ("from_number", models.CharField(max_length=20)),
+                ("body", models.TextField()),
+                ("category", models.CharField(default="transactional", max_length=13)),
+                ("segments", models.PositiveSmallIntegerField(default=1)),
+                ("encoding", models.CharField(default="GSM-7", max_length=5)),
+                (
+                    "price",
+                    models.DecimalField(decimal_places=4, default=Decimal("0"), max_digits=10),
+                ),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                (
+                    "reserved",
+                    models.DecimalField(decimal_places=4, default=Decimal("0"), max_digits=10),
+                ),
+                ("settled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "campaign_id",
+                    models.CharField(blank=True, db_index=True, default="", max_length=40),
+                ),
+                ("provider", models.CharField(blank=True, default="", max_length=32)),
+                ("provider_message_id", models.CharField(blank=True, max_length=64, null=True)),
+                ("error", models.JSONField(blank=True, null=True)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("send_at", models.DateTimeField(blank=True, null=True)),
+                ("due_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("review", models.CharField(blank=True, default="", max_length=8)),
+                ("created_at", models.DateTimeField(db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='MessageEvent',
+            name="MessageEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event', models.CharField(max_length=40)),
-                ('at', models.DateTimeField()),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('dedupe_key', models.CharField(blank=True, max_length=120, null=True)),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='messaging.message')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event", models.CharField(max_length=40)),
+                ("at", models.DateTimeField()),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                ("dedupe_key", models.CharField(blank=True, max_length=120, null=True)),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="messaging.message",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='PriceOverride',
+            name="PriceOverride",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('country', models.CharField(max_length=2)),
-                ('per_segment', models.DecimalField(decimal_places=4, max_digits=8)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("country", models.CharField(max_length=2)),
+                ("per_segment", models.DecimalField(decimal_places=4, max_digits=8)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='DuplicateGuard',
+            name="DuplicateGuard",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('test', models.BooleanField(db_index=True, default=False)),
-                ('fingerprint', models.CharField(max_length=64)),
-                ('message_id', models.CharField(max_length=40)),
-                ('expires_at', models.DateTimeField()),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("test", models.BooleanField(db_index=True, default=False)),
+                ("fingerprint", models.CharField(max_length=64)),
+                ("message_id", models.CharField(max_length=40)),
+                ("expires_at", models.DateTimeField()),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('workspace', 'test', 'fingerprint'), name='duplicate_guard_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("workspace", "test", "fingerprint"), name="duplicate_guard_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='IdempotencyKey',
+            name="IdempotencyKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('test', models.BooleanField(db_index=True, default=False)),
-                ('key', models.CharField(max_length=255)),
-                ('path', models.CharField(max_length=200)),
-                ('request_hash', models.CharField(max_length=64)),
-                ('locked_until', models.DateTimeField(blank=True, null=True)),
-                ('response_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('response_body', models.BinaryField(blank=True, null=True)),
-                ('created_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField(db_index=True)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("test", models.BooleanField(db_index=True, default=False)),
+                ("key", models.CharField(max_length=255)),
+                ("path", models.CharField(max_length=200)),
+                ("request_hash", models.CharField(max_length=64)),
+                ("locked_until", models.DateTimeField(blank=True, null=True)),
+                ("response_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("response_body", models.BinaryField(blank=True, null=True)),
+                ("created_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField(db_index=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('workspace', 'test', 'path', 'key'), name='idempotency_unique_key')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("workspace", "test", "path", "key"), name="idempotency_unique_key"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['workspace', 'test', '-created_at'], name='msg_ws_created'),
+            model_name="message",
+            index=models.Index(fields=["workspace", "test", "-created_at"], name="msg_ws_created"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['status', 'due_at'], name='msg_status_due'),
+            model_name="message",
+            index=models.Index(fields=["status", "due_at"], name="msg_status_due"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('review', ''), _negated=True), fields=['review'], name='msg_review'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("review", ""), _negated=True),
+                fields=["review"],
+                name="msg_review",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(condition=models.Q(('provider_message_id__isnull', False)), fields=('provider', 'provider_message_id'), name='msg_provider_id_unique'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("provider_message_id__isnull", False)),
+                fields=("provider", "provider_message_id"),
+                name="msg_provider_id_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='messageevent',
-            constraint=models.UniqueConstraint(condition=models.Q(('dedupe_key__isnull', False)), fields=('message', 'dedupe_key'), name='msg_event_dedupe'),
+            model_name="messageevent",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("dedupe_key__isnull", False)),
+                fields=("message", "dedupe_key"),
+                name="msg_event_dedupe",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='priceoverride',
-            constraint=models.UniqueConstraint(fields=('workspace', 'country'), name='price_override_unique'),
+            model_name="priceoverride",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "country"), name="price_override_unique"
+            ),
         ),
     ]

@@ -54,17 +54,15 @@ class SimulatorProvider(Provider):
             return LookupResult(found=False)
         return LookupResult(found=True, provider_message_id=hit.provider_message_id, status="sent")
 
-    def _record(
-        self, sms: OutboundSMS, *, accepted: bool, answer: str, provider_message_id: str = ""
-    ) -> None:
+    def _record(self, sms: OutboundSMS, *, accepted: bool, answer: str, **fields) -> None:
         SimulatorSubmission.objects.create(
             message_id=sms.message_id,
-            provider_message_id=provider_message_id,
             to_number=sms.to,
             from_number=sms.from_,
             body=sms.body,
             accepted=accepted,
             answer=answer,
+            **fields,
         )
 
 

@@ -1,0 +1,155 @@
+"""The send path through a real Celery worker: every simulator outcome, retries, suppression,
+review, settlement — and a worker killed mid-run losing nothing and sending nothing twice."""
+
+import os
+import signal
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from compliance.models import Suppression
+from messaging import services
+from messaging.models import FINAL_STATUSES, Message, SimulatorSubmission
+from messaging.pricing import PROCESSING_FEE
+from workspaces.selectors import month_to_date_spend
+
+from ..workers import celery_processes, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ENDINGS = ["0100", "0003", "0005", "0006", "0007", "0429", "0500"]
+
+
+def _send_each_ending(tenant) -> dict[str, str]:
+    """One message per simulator outcome, through the API; ending → message id."""
+    client = tenant.client()
+    ids = {}
+    for ending in ENDINGS:
+        response = client.post(
+            "/api/v1/messages",
+            {"to": f"+1415555{ending}", "from": tenant.sender.number, "body": f"hello {ending}"},
+            format="json",
+        )
+        assert response.status_code == 202, response.content
+        ids[ending] = response.json()["id"]
+    return ids
+
+
+def _settled(ids) -> bool:
+    return all(m.status in FINAL_STATUSES for m in Message.objects.filter(pk__in=ids))
+
+
+def _timeline(message_id: str) -> list[str]:
+    return [e["event"] for e in Message.objects.get(pk=message_id).events.values("event")]
+
+
+def test_every_simulator_outcome_reaches_its_final_state(tenant, other_tenant):
+    """Each outcome of CONTRACT §5 ends in its status, error, timeline and side effects."""
+    ids = _send_each_ending(tenant)
+    with celery_processes("worker"):
+        wait_for(lambda: _settled(ids.values()), timeout=90)
+    messages = {ending: Message.objects.get(pk=mid) for ending, mid in ids.items()}
+    expected = {
+        "0100": ("delivered", None),
+        "0003": ("failed", "unreachable_handset"),
+        "0005": ("undelivered", "unknown_number"),
+        "0006": ("undelivered", "landline_or_unreachable_carrier"),
+        "0007": ("failed", "carrier_filtered"),
+        "0429": ("delivered", None),
+        "0500": ("delivered", None),
+    }
+    for ending, (status, code) in expected.items():
+        message = messages[ending]
+        assert message.status == status, ending
+        assert (message.error or {}).get("code") == code, ending
+    assert _timeline(ids["0100"]) == [
+        "api_request_received",
+        "policy_passed",
+        "queued",
+        "sent_to_carrier",
+        "delivered",
+    ]
+    assert messages["0003"].error["provider_code"] == "30003"
+    assert messages["0003"].error["retry"] == "retry_with_backoff"
+    for ending in ("0429", "0500"):
+        assert "retry_scheduled" in _timeline(ids[ending])
+        assert SimulatorSubmission.objects.filter(message_id=ids[ending]).count() == 2
+    suppressed = set(
+        Suppression.objects.filter(active=True, source="carrier").values_list("phone", flat=True)
+    )
+    assert suppressed == {"+14155550005", "+14155550006"}
+    assert messages["0007"].review == "pending" and messages["0100"].review == ""
+    assert not Suppression.objects.for_workspace(other_tenant.workspace).exists()
+
+
+def test_spend_settles_to_the_final_charges(tenant):
+    """Delivered and undelivered pay in full, a failure after acceptance pays the fee."""
+    ids = _send_each_ending(tenant)
+    with celery_processes("worker"):
+        wait_for(lambda: _settled(ids.values()), timeout=90)
+    messages = Message.objects.filter(pk__in=ids.values())
+    full = sum(m.price for m in messages if m.status in ("delivered", "undelivered"))
+    fees = PROCESSING_FEE * messages.filter(status="failed").count()
+    assert month_to_date_spend(workspace=tenant.workspace) == full + fees
+    assert all(m.settled_at for m in messages)
+
+
+def _sweep_as_if(minutes: int, *, stuck: bool = False) -> None:
+    """Run beat's sweep in process with the clock moved on (lost tasks, reports, stuck sends).
+
+    Stuck sends are reconciled only while no worker runs: moving the clock here does not move
+    the worker's, and a send it has in flight is not stuck.
+    """
+    with time_machine.travel(timezone.now() + timedelta(minutes=minutes)):
+        if stuck:
+            services.sweep_stuck_sending()
+        services.sweep_due()
+        services.sweep_simulator_reports()
+
+
+def _kill_group(procs) -> None:
+    for proc in procs:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_worker_killed_mid_run_loses_nothing_and_sends_nothing_twice(tenant):
+    """SIGKILL in the middle of 1,000 sends, restart: each submitted at most once, none lost."""
+    tenant.workspace.rate_limit_per_second = 500
+    numbers = [f"+1415556{i:04d}" for i in range(1000, 2000)]  # no scripted endings
+    ids = [
+        services.message_send(
+            workspace=tenant.workspace,
+            test=False,
+            data=services.SendInput(
+                to=number, body="your code is 1234", from_=tenant.sender.number
+            ),
+        ).id
+        for number in numbers
+    ]
+    with celery_processes("worker") as procs:
+        wait_for(lambda: Message.objects.filter(status="sent").count() >= 150, timeout=120)
+        _kill_group(procs)
+    killed_at = Message.objects.exclude(status__in=FINAL_STATUSES).count()
+    caught_mid_call = Message.objects.filter(status="sending").count()
+    _sweep_as_if(minutes=5, stuck=True)
+    assert not Message.objects.filter(status="sending").exists()
+    with celery_processes("worker"):
+
+        def healed():
+            _sweep_as_if(minutes=5)
+            return _settled(ids)
+
+        wait_for(healed, timeout=240, interval=1)
+    assert killed_at > 0, "the kill came too late to prove anything"
+    print(f"killed with {killed_at} unfinished, {caught_mid_call} caught mid-call")
+    accepted = SimulatorSubmission.objects.filter(message_id__in=ids, accepted=True)
+    assert accepted.count() == len(set(accepted.values_list("message_id", flat=True)))
+    statuses = set(Message.objects.filter(pk__in=ids).values_list("status", flat=True))
+    assert statuses == {"delivered"}
+    lost = Message.objects.filter(pk__in=ids).exclude(status="delivered").exclude(review="pending")
+    assert not lost.exists()
+    assert month_to_date_spend(workspace=tenant.workspace) <= Decimal("0.0079") * 1000
