@@ -25,3 +25,11 @@ def is_campaign_suppressed(*, workspace_id: str, phone: str, campaign_id: str) -
         .filter(scope=Suppression.CAMPAIGN, campaign_id=campaign_id)
         .exists()
     )
+
+
+def workspace_suppressed_among(*, workspace_id: str, phones: set[str]) -> set[str]:
+    """Which of these numbers have an active workspace-wide suppression (one query)."""
+    rows = Suppression.objects.for_workspace(workspace_id).filter(
+        phone__in=phones, active=True, scope=Suppression.WORKSPACE
+    )
+    return set(rows.values_list("phone", flat=True))

@@ -12,11 +12,12 @@ from django.db import IntegrityError, transaction
 from workspaces import clock
 from workspaces.errors import TernError
 from workspaces.models import SpendMonth, Workspace, usd_to_units
+from workspaces.phones import to_e164
 from workspaces.selectors import month_start
 
 from . import pricing
 from .models import DuplicateGuard, Message, MessageEvent, Status
-from .policy import SendDraft, evaluate
+from .policy import Lookups, SendDraft, evaluate
 from .providers.registry import provider_name_for
 from .services import (
     SendInput,
@@ -27,7 +28,7 @@ from .services import (
 )
 
 
-def _judge(workspace: Workspace, test: bool, data: SendInput) -> SendDraft:
+def _judge(workspace: Workspace, test: bool, data: SendInput, lookups: Lookups) -> SendDraft:
     """The lock-free checks of one item (raises its first failure)."""
     return evaluate(
         SendDraft(
@@ -38,8 +39,17 @@ def _judge(workspace: Workspace, test: bool, data: SendInput) -> SendDraft:
             body=data.body,
             category=data.category,
             campaign_id=data.campaign_id,
+            lookups=lookups,
         )
     )
+
+
+def _lookups_for(workspace: Workspace, items: list) -> Lookups:
+    """Senders remembered per number, and every recipient's suppression fetched at once."""
+    lookups = Lookups(workspace)
+    phones = {to_e164(i.to, workspace.default_country) for i in items if isinstance(i, SendInput)}
+    lookups.preload_suppressions(phones - {None})
+    return lookups
 
 
 def message_send_batch(*, workspace: Workspace, test: bool, items: list, received_at=None) -> list:
@@ -47,13 +57,13 @@ def message_send_batch(*, workspace: Workspace, test: bool, items: list, receive
 
     `items` holds SendInput objects, or TernErrors for items that failed validation already.
     """
-    judged = []
+    judged, lookups = [], _lookups_for(workspace, items)
     for item in items:
         if isinstance(item, TernError):
             judged.append(item)
             continue
         try:
-            judged.append((item, _judge(workspace, test, item)))
+            judged.append((item, _judge(workspace, test, item, lookups)))
         except TernError as error:
             judged.append(error)
     for attempt in range(2):
@@ -74,18 +84,14 @@ def _accept(workspace: Workspace, test: bool, judged: list, received_at) -> list
         limit = Workspace.objects.filter(pk=workspace.pk).values_list("spend_limit", flat=True)[0]
         limit_units = None if limit is None else usd_to_units(limit)
         taken = _live_fingerprints(workspace, test, judged, now)
+        prices = _price_list(workspace, test)
         results, messages, events, guards = [], [], [], []
         for entry in judged:
             if isinstance(entry, TernError):
                 results.append(entry)
                 continue
             data, draft = entry
-            price = pricing.price_for(
-                workspace=workspace,
-                country=draft.country,
-                segments=draft.encoded.segments,
-                test=test,
-            )
+            price = prices(draft.country, draft.encoded.segments)
             error = _refusal(workspace, draft, data, price, spend, limit_units, taken)
             if error:
                 results.append(error)
@@ -110,6 +116,20 @@ def _accept(workspace: Workspace, test: bool, judged: list, received_at) -> list
             results.append(message)
         _store(spend, guards, messages, events, now)
     return results
+
+
+def _price_list(workspace: Workspace, test: bool):
+    """price(country, segments), asking for each country's rate once per batch."""
+    rates = {}
+
+    def price(country: str, segments: int):
+        if country not in rates:
+            rates[country] = pricing.price_for(
+                workspace=workspace, country=country, segments=1, test=test
+            )
+        return rates[country] * segments
+
+    return price
 
 
 def _window(workspace: Workspace) -> timedelta:

@@ -27,6 +27,33 @@ PLATFORM_BLOCKED_TERMS = (
 )
 
 
+class Lookups:
+    """What the checks ask the database; a batch asks each question once for all its items."""
+
+    def __init__(self, workspace: Workspace):
+        self.workspace = workspace
+        self._senders: dict[str, Sender | None] = {}
+        self._suppressed: set[str] | None = None
+
+    def sender(self, number: str) -> Sender | None:
+        """The workspace's active sender with this number (remembered per number)."""
+        if number not in self._senders:
+            self._senders[number] = sender_get_active(workspace=self.workspace, number=number)
+        return self._senders[number]
+
+    def preload_suppressions(self, phones: set[str]) -> None:
+        """Fetch the workspace suppressions of all these numbers in one query."""
+        self._suppressed = compliance.workspace_suppressed_among(
+            workspace_id=self.workspace.pk, phones=phones
+        )
+
+    def workspace_suppressed(self, phone: str) -> bool:
+        """True when the number has an active workspace-wide suppression."""
+        if self._suppressed is not None:
+            return phone in self._suppressed
+        return compliance.is_workspace_suppressed(workspace_id=self.workspace.pk, phone=phone)
+
+
 @dataclass
 class SendDraft:
     """A send request as it passes the checks, gathering what each check learns."""
@@ -42,6 +69,7 @@ class SendDraft:
     country: str = ""
     encoded: EncodedBody | None = None
     relied_on: dict = field(default_factory=dict)
+    lookups: Lookups | None = None
 
 
 def _is_short_code(number: str) -> bool:
@@ -81,7 +109,7 @@ def check_same_to_from(d: SendDraft) -> None:
 
 def check_sender(d: SendDraft) -> None:
     """`from` must be one of this workspace's SMS-capable senders."""
-    d.sender = sender_get_active(workspace=d.workspace, number=d.from_)
+    d.sender = d.lookups.sender(d.from_)
     if d.sender is None or not d.sender.sms_capable:
         raise TernError("sender_not_sms_capable", details={"from": d.from_})
 
@@ -115,7 +143,7 @@ def check_verified_recipient(d: SendDraft) -> None:
 
 def check_workspace_suppression(d: SendDraft) -> None:
     """An opted-out or suppressed number is never messaged."""
-    if compliance.is_workspace_suppressed(workspace_id=d.workspace.pk, phone=d.to):
+    if d.lookups.workspace_suppressed(d.to):
         raise TernError("workspace_suppressed", details={"to": d.to})
     d.relied_on["suppression"] = "none active"
 
@@ -196,6 +224,7 @@ CHECKS = [
 
 def evaluate(draft: SendDraft) -> SendDraft:
     """Run every check in order; raises the first failure, returns the enriched draft."""
+    draft.lookups = draft.lookups or Lookups(draft.workspace)
     for check in CHECKS:
         check(draft)
     return draft

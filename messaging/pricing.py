@@ -52,17 +52,22 @@ def final_charge(*, price: Decimal, status: str, reached_provider: bool) -> Deci
 
 
 def spend_reserve(*, workspace: Workspace, amount: Decimal, month=None) -> bool:
-    """Add `amount` to the month's spend unless that would pass the limit: one atomic statement."""
-    month = month or month_start()
-    if amount <= 0:
-        return True
-    SpendMonth.objects.get_or_create(workspace_id=workspace.pk, month=month)
-    row = SpendMonth.objects.filter(workspace_id=workspace.pk, month=month)
+    """Add `amount` to the month's spend unless that would pass the limit: one atomic statement.
+
+    The limit is re-checked by the database after any lock wait, so concurrent reservations can
+    never pass it. Only a month's first reservation needs a second statement to create its row.
+    """
     units = usd_to_units(amount)
-    limit = Workspace.objects.filter(pk=workspace.pk).values_list("spend_limit", flat=True)[0]
-    if limit is not None:
-        # Re-checked by the database after any lock wait, so concurrent reservations never pass it.
-        row = row.filter(units__lte=usd_to_units(limit) - units)
+    if units <= 0:
+        return True
+    month = month or month_start()
+    row = SpendMonth.objects.filter(workspace_id=workspace.pk, month=month)
+    if workspace.spend_limit is not None:
+        row = row.filter(units__lte=usd_to_units(workspace.spend_limit) - units)
+    if row.update(units=F("units") + units):
+        return True
+    # No row for the month yet (or over the limit): make sure it exists, then decide once more.
+    SpendMonth.objects.get_or_create(workspace_id=workspace.pk, month=month)
     return row.update(units=F("units") + units) == 1
 
 

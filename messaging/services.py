@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from compliance.services import suppression_create
@@ -26,7 +26,7 @@ from workspaces.models import Sender, Workspace
 from workspaces.selectors import month_start
 
 from . import pricing
-from .models import FINAL_STATUSES, STATUS_RANK, DuplicateGuard, Message, Status
+from .models import FINAL_STATUSES, STATUS_RANK, DuplicateGuard, Message, MessageEvent, Status
 from .policy import SendDraft, evaluate
 from .providers.base import (
     InboundSMS,
@@ -69,31 +69,36 @@ def fingerprint(*, to: str, body: str) -> str:
     return hashlib.sha256(f"{to}\x00{body}".encode()).hexdigest()
 
 
+_CLAIM_FINGERPRINT_SQL = """
+INSERT INTO {table} (workspace_id, test, fingerprint, message_id, expires_at)
+VALUES (%s, %s, %s, %s, %s)
+ON CONFLICT (workspace_id, test, fingerprint) DO UPDATE
+SET message_id = excluded.message_id, expires_at = excluded.expires_at
+WHERE {table}.expires_at <= %s
+RETURNING id
+"""
+
+
 def duplicate_claim(
     *, workspace: Workspace, test: bool, to: str, body: str, message_id: str, now
 ) -> None:
-    """Hold (mode, to, body) for the duplicate window or raise `duplicate_message`, atomically."""
+    """Hold (mode, to, body) for the duplicate window or raise `duplicate_message`.
+
+    One statement decides: insert the fingerprint, or take over one whose window has passed;
+    no row back means another message holds it (PostgreSQL and SQLite both speak this upsert).
+    """
     window = workspace.duplicate_window_seconds
     if not window:
         return
     key, expires = fingerprint(to=to, body=body), now + timedelta(seconds=window)
-    try:
-        with transaction.atomic():
-            DuplicateGuard.objects.create(
-                workspace=workspace,
-                test=test,
-                fingerprint=key,
-                message_id=message_id,
-                expires_at=expires,
-            )
-        return
-    except IntegrityError:
-        pass
-    # The key exists: take it over only if its window has passed (one conditional UPDATE).
-    taken = DuplicateGuard.objects.filter(
-        workspace=workspace, test=test, fingerprint=key, expires_at__lte=now
-    )
-    if not taken.update(message_id=message_id, expires_at=expires):
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_FINGERPRINT_SQL.format(table=DuplicateGuard._meta.db_table),
+            [workspace.pk, test, key, message_id, adapt(expires), adapt(now)],
+        )
+        claimed = cursor.fetchone()
+    if claimed is None:
         raise TernError("duplicate_message", details={"to": to, "window_seconds": window})
 
 
@@ -165,14 +170,15 @@ def message_send(*, workspace: Workspace, test: bool, data: SendInput, received_
             message_id=message.id,
             now=now,
         )
+        message.save(force_insert=True)
+        message.timeline_cache = _accept_events(message, draft, received_at or now)
+        MessageEvent.objects.bulk_create(message.timeline_cache)
+        # Last, so the workspace's hot spend row stays locked only until the commit right after.
         if not pricing.spend_reserve(workspace=workspace, amount=price):
             raise TernError(
                 "spend_limit_exceeded",
                 details={"price": str(price), "spend_limit": str(workspace.spend_limit)},
             )
-        message.save(force_insert=True)
-        message.timeline_cache = _accept_events(message, draft, received_at or now)
-        type(message.timeline_cache[0]).objects.bulk_create(message.timeline_cache)
         if message.status == Status.QUEUED:
             _enqueue_on_commit(message)
     return message

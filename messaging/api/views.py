@@ -10,9 +10,11 @@ from rest_framework.response import Response
 from workspaces import clock
 from workspaces.api.base import ListRetrieveViewSet
 from workspaces.api.exceptions import as_tern_error, handle_exception
+from workspaces.errors import TernError
 from workspaces.phones import to_e164
 
 from .. import services
+from ..batch import message_send_batch
 from ..idempotency import idempotency_claim, idempotency_finish
 from ..models import Message
 from .serializers import (
@@ -156,30 +158,31 @@ class MessageViewSet(ListRetrieveViewSet):
         form = BatchSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         return self._idempotent(
-            request,
-            lambda: Response(
-                {
-                    "results": [
-                        self._batch_item(request, item, received_at)
-                        for item in form.validated_data["messages"]
-                    ]
-                }
-            ),
+            request, lambda: Response({"results": self._batch_results(request, form, received_at)})
         )
 
-    def _batch_item(self, request, item: dict, received_at) -> dict:
+    def _batch_results(self, request, form, received_at):
+        """Validate each item alone, then accept the batch in one transaction."""
+        items = [self._batch_item(request, item) for item in form.validated_data["messages"]]
+        results = message_send_batch(
+            workspace=request.workspace,
+            test=request.token.is_test,
+            items=items,
+            received_at=received_at,
+        )
+        return [
+            r.envelope() if isinstance(r, TernError) else {"message": message_resource(r)}
+            for r in results
+        ]
+
+    def _batch_item(self, request, item: dict):
+        """One item's SendInput, or its validation error (it answers on its own, as if alone)."""
         try:
             form = SendSerializer(data=item, context={"workspace": request.workspace})
             form.is_valid(raise_exception=True)
-            message = services.message_send(
-                workspace=request.workspace,
-                test=request.token.is_test,
-                data=_send_input(form.validated_data),
-                received_at=received_at,
-            )
-        except Exception as exc:  # each item answers on its own, like a lone request would
-            return as_tern_error(exc).envelope()
-        return {"message": message_resource(message)}
+        except Exception as exc:
+            return as_tern_error(exc)
+        return _send_input(form.validated_data)
 
     @extend_schema(request=None, responses={200: MessageSerializer})
     @action(detail=True, methods=["post"])
