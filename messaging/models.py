@@ -148,17 +148,5 @@ class DuplicateGuard(ModeScopedModel):
         ]
 
 
-class PriceOverride(WorkspaceScopedModel):
-    """A workspace's own per-segment price for one destination country."""
-
-    country = models.CharField(max_length=2)
-    per_segment = models.DecimalField(max_digits=8, decimal_places=4)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["workspace", "country"], name="price_override_unique"),
-        ]
-
-
 # The simulator provider's ledger lives with its package; importing it registers it here.
 from .providers.simulator.models import SimulatorSubmission  # noqa: E402, F401

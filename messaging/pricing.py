@@ -12,7 +12,7 @@ from workspaces import clock
 from workspaces.models import SpendMonth, Workspace, usd_to_units
 from workspaces.selectors import month_start
 
-from .models import PriceOverride, Status
+from .models import Status
 
 PRICE_TABLE = Path(__file__).parent / "data" / "prices.csv"
 PROCESSING_FEE = Decimal("0.0010")
@@ -28,9 +28,9 @@ def base_rates() -> dict[str, Decimal]:
 
 def rate_for(*, workspace: Workspace, country: str) -> Decimal:
     """The workspace's override for the country, else the table's rate."""
-    override = PriceOverride.objects.for_workspace(workspace).filter(country=country).first()
-    if override:
-        return override.per_segment
+    override = workspace.price_overrides.get(country)
+    if override is not None:
+        return Decimal(override)
     rates = base_rates()
     return rates.get(country, rates["*"])
 

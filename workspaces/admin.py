@@ -51,6 +51,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
         "help_text",
         "blocked_terms",
         "provider",
+        "price_overrides",
         "created_at",
     ]
     inlines = [MembershipInline]

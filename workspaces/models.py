@@ -42,6 +42,9 @@ class Workspace(models.Model):
     default_country = models.CharField(max_length=2, default="US")
     help_text = models.TextField(blank=True, default="")
     blocked_terms = models.JSONField(default=list, blank=True)
+    # Staff-set per-segment prices by destination country, e.g. {"US": "0.0065"}: they replace
+    # the table's rate (messaging/data/prices.csv) and travel with the workspace row at no cost.
+    price_overrides = models.JSONField(default=dict, blank=True)
     # Set by staff only; overrides SMS_PROVIDER for this workspace.
     provider = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -32,6 +32,7 @@ AUDITED_WORKSPACE_FIELDS = (
     "help_text",
     "blocked_terms",
     "provider",
+    "price_overrides",
 )
 
 

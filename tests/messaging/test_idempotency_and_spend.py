@@ -8,7 +8,8 @@ import time_machine
 
 from messaging import idempotency
 from messaging.idempotency import request_hash
-from messaging.models import IdempotencyKey, Message, PriceOverride
+from messaging.models import IdempotencyKey, Message
+from workspaces.models import Workspace
 
 from .test_send_api import URL, error_code, patch_workspace, payload, send, table_rate
 
@@ -287,8 +288,8 @@ def test_a_test_token_send_is_free(tenant, other_tenant):
 
 
 def test_a_price_override_changes_the_price(tenant, other_tenant):
-    """The workspace's PriceOverride for US replaces the table rate (for A only)."""
-    PriceOverride.objects.create(workspace=tenant.workspace, country="US", per_segment="0.0125")
+    """The workspace's price override for US replaces the table rate (for A only)."""
+    Workspace.objects.filter(pk=tenant.workspace.pk).update(price_overrides={"US": "0.0125"})
     assert send(tenant, body="a" * 161).json()["price"] == "0.0250"
     assert send(other_tenant).json()["price"] == f"{US:.4f}"
     assert spend(tenant) == Decimal("0.0250")
