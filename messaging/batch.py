@@ -16,14 +16,14 @@ from workspaces.phones import to_e164
 from workspaces.selectors import month_start
 
 from . import pricing
-from .models import DuplicateGuard, Message, MessageEvent, Status
+from .models import DuplicateGuard, Message, MessageEvent
 from .policy import Lookups, SendDraft, evaluate
 from .providers.registry import provider_name_for
 from .services import (
     SendInput,
     _accept_events,
-    _enqueue_on_commit,
     _new_message,
+    enqueue_many_on_commit,
     fingerprint,
 )
 
@@ -181,6 +181,4 @@ def _store(spend: SpendMonth, guards: list, messages: list, events: list, now) -
     SpendMonth.objects.filter(pk=spend.pk).update(units=spend.units)
     Message.objects.bulk_create(messages, batch_size=500)
     MessageEvent.objects.bulk_create(events, batch_size=1000)
-    for message in messages:
-        if message.status == Status.QUEUED:
-            _enqueue_on_commit(message)
+    enqueue_many_on_commit(messages)

@@ -184,13 +184,45 @@ def message_send(*, workspace: Workspace, test: bool, data: SendInput, received_
     return message
 
 
+def _queue_for(message: Message) -> str:
+    """Campaign traffic has its own queue, so a broadcast never starves transactional sends."""
+    return "bulk" if message.campaign_id else "transactional"
+
+
 def _enqueue_on_commit(message: Message, countdown: float | None = None) -> None:
     from .tasks import dispatch_message
 
-    queue = "bulk" if message.campaign_id else "transactional"
+    queue = _queue_for(message)
     transaction.on_commit(
         lambda: dispatch_message.apply_async((message.id,), queue=queue, countdown=countdown)
     )
+
+
+FANOUT_CHUNK = 100
+
+
+def enqueue_many_on_commit(messages: list[Message]) -> None:
+    """After commit, hand the worker a few fan-out tasks instead of one publish per message.
+
+    A lost fan-out task is healed like any lost task: the sweeper re-enqueues queued messages.
+    """
+    from .tasks import dispatch_fanout
+
+    queued = [m for m in messages if m.status == Status.QUEUED]
+    for start in range(0, len(queued), FANOUT_CHUNK):
+        chunk = queued[start : start + FANOUT_CHUNK]
+        ids, queue = [m.id for m in chunk], _queue_for(chunk[0])
+        transaction.on_commit(
+            lambda ids=ids, queue=queue: dispatch_fanout.apply_async((ids, queue), queue=queue)
+        )
+
+
+def dispatch_fanout(*, message_ids: list[str], queue: str) -> None:
+    """On the worker: one dispatch task per message, so they run in parallel."""
+    from .tasks import dispatch_message
+
+    for message_id in message_ids:
+        dispatch_message.apply_async((message_id,), queue=queue)
 
 
 def message_cancel(*, message: Message) -> Message:

@@ -14,6 +14,12 @@ def dispatch_message(message_id: str) -> None:
     services.message_dispatch(message_id=message_id)
 
 
+@shared_task(name="messaging.tasks.dispatch_fanout", acks_late=True)
+def dispatch_fanout(message_ids: list[str], queue: str) -> None:
+    """Publish one dispatch task per message of a batch (publishing off the request path)."""
+    services.dispatch_fanout(message_ids=message_ids, queue=queue)
+
+
 @shared_task(name="messaging.tasks.simulator_report")
 def simulator_report(status: str, provider_message_id: str, error_code: str | None) -> None:
     """The simulator's status report, applied through the same path as a real callback."""

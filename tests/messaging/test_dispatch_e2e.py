@@ -153,3 +153,17 @@ def test_worker_killed_mid_run_loses_nothing_and_sends_nothing_twice(tenant):
     lost = Message.objects.filter(pk__in=ids).exclude(status="delivered").exclude(review="pending")
     assert not lost.exists()
     assert month_to_date_spend(workspace=tenant.workspace) <= Decimal("0.0079") * 1000
+
+
+def test_a_batch_fans_out_to_the_worker_and_is_delivered(tenant):
+    """Batch items reach the worker through fan-out tasks and are delivered like lone sends."""
+    items = [
+        {"to": f"+1415557{i:04d}", "from": tenant.sender.number, "body": f"batch {i}"}
+        for i in range(1000, 1150)
+    ]
+    results = tenant.client().post("/api/v1/messages/batch", {"messages": items}, format="json")
+    ids = [r["message"]["id"] for r in results.json()["results"]]
+    assert len(ids) == 150
+    with celery_processes("worker"):
+        wait_for(lambda: _settled(ids), timeout=120)
+    assert set(Message.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"delivered"}
