@@ -1,0 +1,84 @@
+"""`python -m bench [names...]`: run benchmarks, print a table, merge into results.json."""
+
+import json
+import os
+import sys
+import time
+
+from .harness import BENCH_DIR, BenchError, bench_server
+
+RESULTS = BENCH_DIR / "results.json"
+
+
+def benchmarks() -> dict:
+    """Benchmark name → function(server, tag) returning a result."""
+    from .benchmarks import send_api, send_batch
+
+    return {"send_api": send_api, "send_batch": send_batch}
+
+
+def merge(results: dict) -> dict:
+    """Write these results over results.json's entries of the same names; keep the others."""
+    try:
+        merged = json.loads(RESULTS.read_text())
+    except (FileNotFoundError, ValueError):
+        merged = {}
+    merged = merged if isinstance(merged, dict) else {}
+    merged.update(results)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+    return merged
+
+
+def table(results: dict) -> str:
+    """A fixed-width table of name, value, baseline, ratio, unit."""
+
+    def cell(value) -> str:
+        return "-" if value is None else str(value)
+
+    rows = [("name", "value", "baseline", "ratio", "unit")]
+    rows += [
+        (name, cell(r["value"]), cell(r["baseline"]), cell(r["ratio"]), r["unit"])
+        for name, r in results.items()
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return "\n".join(
+        "  ".join(
+            c.ljust(w) if i in (0, 4) else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    )
+
+
+def main(names: list[str]) -> int:
+    """Run the named benchmarks (all by default); 1 when one measured errors, 2 on bad names."""
+    available = benchmarks()
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(available)}")
+        return 2
+    tag = f"{os.getpid():x}{int(time.time()) % 100000}"  # keeps bodies unique across runs
+    results, failed = {}, []
+    started = time.monotonic()
+    try:
+        with bench_server() as server:
+            for name in names or list(available):
+                try:
+                    results[name] = available[name](server, tag)
+                except BenchError as exc:
+                    failed.append(name)
+                    print(f"{name}: FAILED: {exc}", file=sys.stderr)
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    if results:
+        merge(results)
+        print()
+        print(table(results))
+        print(f"\nwritten to {RESULTS} in {time.monotonic() - started:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
