@@ -1,6 +1,7 @@
 """Periodic tasks of the workspaces app; thin, each calls a service."""
 
 from celery import shared_task
+from celery.signals import worker_ready
 
 from .services import heartbeat_record
 
@@ -8,4 +9,10 @@ from .services import heartbeat_record
 @shared_task(name="workspaces.tasks.worker_heartbeat")
 def worker_heartbeat() -> None:
     """Beat sends this every 15 s; a worker running it proves it is alive."""
+    heartbeat_record(name="worker")
+
+
+@worker_ready.connect
+def _worker_started(**kwargs) -> None:
+    """A worker that just started is alive now, not only at beat's next heartbeat."""
     heartbeat_record(name="worker")
