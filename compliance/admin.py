@@ -13,7 +13,7 @@ from workspaces.admin import staff_actor
 from workspaces.errors import TernError
 
 from .models import Suppression
-from .removal import suppression_remove
+from .services import suppression_remove
 
 
 class RemovalForm(forms.Form):

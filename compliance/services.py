@@ -2,11 +2,14 @@
 
 from django.db import transaction
 
+from webhooks.events import emit
 from workspaces import clock
 from workspaces.audit import Actor, audit_record
+from workspaces.errors import TernError
 from workspaces.locks import phone_lock
 
 from .models import Suppression
+from .resources import suppression_resource
 from .selectors import active_suppressions
 
 
@@ -54,4 +57,45 @@ def suppression_create(
         ip=ip,
         after={"phone": phone, "scope": scope, "campaign": campaign_id or None, "source": source},
     )
+    emit(workspace_id=workspace_id, test=False, type="suppression.created",
+         data=suppression_resource(suppression))  # fmt: skip
     return suppression, True
+
+
+@transaction.atomic
+def suppression_remove(
+    *, suppression: Suppression, actor: Actor, reason: str, ip: str | None = None
+) -> Suppression:
+    """Lift an active suppression for a recorded reason; an inactive one is `invalid_state`."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise TernError(
+            "validation_error",
+            "A suppression is removed only for a recorded reason.",
+            details={"reason": ["This field is required."]},
+        )
+    locked = Suppression.objects.select_for_update().get(pk=suppression.pk)
+    if not locked.active:
+        raise TernError(
+            "invalid_state",
+            "This suppression was removed already.",
+            details={"removed_at": clock.isoformat(locked.removed_at)},
+        )
+    locked.active = False
+    locked.removed_at = clock.now()
+    locked.removed_by = actor.label
+    locked.removal_reason = reason
+    locked.save(update_fields=["active", "removed_at", "removed_by", "removal_reason"])
+    audit_record(
+        workspace=locked.workspace_id,
+        actor=actor,
+        action="suppression.removed",
+        target=locked,
+        reason=reason,
+        ip=ip,
+        before={"active": True},
+        after={"active": False, "phone": locked.phone, "scope": locked.scope},
+    )
+    emit(workspace_id=locked.workspace_id, test=False, type="suppression.removed",
+         data=suppression_resource(locked))  # fmt: skip
+    return locked

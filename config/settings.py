@@ -157,6 +157,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "workspaces.tasks.worker_heartbeat", "schedule": 15.0},
     "messaging-sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0},
+    "webhooks-sweep": {"task": "webhooks.tasks.sweep", "schedule": 15.0},
 }
 CELERY_TIMEZONE = "UTC"
 HEARTBEAT_STALE_SECONDS = 60

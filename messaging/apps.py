@@ -5,3 +5,11 @@ class MessagingConfig(AppConfig):
     """Messages, their timelines, the send policy, pricing and providers."""
 
     name = "messaging"
+
+    def ready(self):
+        """Plug into the hooks the lower apps offer (they may not import messaging)."""
+        from webhooks.signals import delivery_finished
+
+        from .timeline import record_webhook_outcome
+
+        delivery_finished.connect(record_webhook_outcome, dispatch_uid="messaging-webhook-outcome")

@@ -23,6 +23,7 @@ from .services import (
     SendInput,
     _accept_events,
     _new_message,
+    announce_many,
     enqueue_many_on_commit,
     fingerprint,
 )
@@ -114,7 +115,7 @@ def _accept(workspace: Workspace, test: bool, judged: list, received_at) -> list
             messages.append(message)
             events.extend(message.timeline_cache)
             results.append(message)
-        _store(spend, guards, messages, events, now)
+        _store(workspace, spend, guards, messages, events, now)
     return results
 
 
@@ -168,7 +169,7 @@ def _live_fingerprints(workspace: Workspace, test: bool, judged: list, now) -> s
     return set(held.filter(expires_at__gt=now).values_list("fingerprint", flat=True))
 
 
-def _store(spend: SpendMonth, guards: list, messages: list, events: list, now) -> None:
+def _store(workspace, spend: SpendMonth, guards: list, messages: list, events: list, now) -> None:
     """Write the accepted items: guards (expired ones taken over), spend, messages, timelines."""
     expired = DuplicateGuard.objects.filter(
         workspace_id=spend.workspace_id,
@@ -179,6 +180,8 @@ def _store(spend: SpendMonth, guards: list, messages: list, events: list, now) -
     expired.delete()
     DuplicateGuard.objects.bulk_create(guards, batch_size=500)
     SpendMonth.objects.filter(pk=spend.pk).update(units=spend.units)
+    pricing.spend_alerts(workspace=workspace, month=spend.month)
     Message.objects.bulk_create(messages, batch_size=500)
     MessageEvent.objects.bulk_create(events, batch_size=1000)
+    announce_many(messages, "queued")
     enqueue_many_on_commit(messages)

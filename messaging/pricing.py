@@ -8,8 +8,9 @@ from pathlib import Path
 
 from django.db.models import F
 
+from webhooks.events import emit
 from workspaces import clock
-from workspaces.models import SpendMonth, Workspace, usd_to_units
+from workspaces.models import SpendMonth, Workspace, units_to_usd, usd_to_units
 from workspaces.selectors import month_start
 
 from .models import Status
@@ -64,11 +65,35 @@ def spend_reserve(*, workspace: Workspace, amount: Decimal, month=None) -> bool:
     row = SpendMonth.objects.filter(workspace_id=workspace.pk, month=month)
     if workspace.spend_limit is not None:
         row = row.filter(units__lte=usd_to_units(workspace.spend_limit) - units)
-    if row.update(units=F("units") + units):
-        return True
-    # No row for the month yet (or over the limit): make sure it exists, then decide once more.
-    SpendMonth.objects.get_or_create(workspace_id=workspace.pk, month=month)
-    return row.update(units=F("units") + units) == 1
+    if not row.update(units=F("units") + units):
+        # No row for the month yet (or over the limit): make sure it exists, decide once more.
+        SpendMonth.objects.get_or_create(workspace_id=workspace.pk, month=month)
+        if not row.update(units=F("units") + units):
+            return False
+    spend_alerts(workspace=workspace, month=month)
+    return True
+
+
+SPEND_ALERT_PERCENTS = (80, 100)
+
+
+def spend_alerts(*, workspace: Workspace, month) -> None:
+    """Emit `spend.threshold_reached` once per month at 80 % and at 100 % of the limit.
+
+    Runs in the reserving transaction, after the spend row was updated (so it is locked): the
+    conditional UPDATE on `alerted_percent` lets exactly one reservation announce each level.
+    """
+    if not workspace.spend_limit:
+        return
+    limit_units = usd_to_units(workspace.spend_limit)
+    row = SpendMonth.objects.filter(workspace_id=workspace.pk, month=month)
+    spent = row.values_list("units", flat=True).first() or 0
+    reached = [p for p in SPEND_ALERT_PERCENTS if spent * 100 >= limit_units * p]
+    if reached and row.filter(alerted_percent__lt=reached[-1]).update(alerted_percent=reached[-1]):
+        emit(workspace_id=workspace.pk, test=False, type="spend.threshold_reached", data={
+            "threshold_percent": reached[-1], "spend_limit": str(workspace.spend_limit),
+            "month_to_date_spend": str(units_to_usd(spent)), "month": month.isoformat()[:7],
+        })  # fmt: skip
 
 
 def spend_adjust(*, workspace_id: str, month, delta: Decimal) -> None:

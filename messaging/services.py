@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from compliance.services import suppression_create
+from webhooks.events import emit, emit_many
 from workspaces import clock
 from workspaces.audit import Actor
 from workspaces.errors import (
@@ -37,6 +38,7 @@ from .providers.base import (
     TransientSubmissionError,
 )
 from .providers.registry import get_provider, provider_name_for
+from .resources import message_event_data
 from .timeline import event_add, event_add_once, event_build
 
 logger = logging.getLogger("tern.messaging")
@@ -180,8 +182,27 @@ def message_send(*, workspace: Workspace, test: bool, data: SendInput, received_
                 details={"price": str(price), "spend_limit": str(workspace.spend_limit)},
             )
         if message.status == Status.QUEUED:
+            announce(message, "queued")
             _enqueue_on_commit(message)
     return message
+
+
+def announce(message: Message, status: str) -> None:
+    """Emit `message.<status>` in the current transaction, for the workspace's webhooks."""
+    emit(workspace_id=message.workspace_id, test=message.test, type=f"message.{status}",
+         data=message_event_data(message))  # fmt: skip
+
+
+def announce_many(messages: list[Message], status: str) -> None:
+    """`announce` for a batch of one workspace and mode."""
+    queued = [m for m in messages if m.status == status]
+    if queued:
+        first = queued[0]
+        emit_many(workspace_id=first.workspace_id, test=first.test, type=f"message.{status}",
+                  items=[message_event_data(m) for m in queued])  # fmt: skip
+
+
+ANNOUNCED_FINAL = {Status.DELIVERED, Status.UNDELIVERED, Status.FAILED, Status.CANCELED}
 
 
 def _queue_for(message: Message) -> str:
@@ -267,6 +288,8 @@ def _finish(
             *extra_fields,
         ]
     )
+    if status in ANNOUNCED_FINAL:
+        announce(message, status)
 
 
 # --- Dispatch (on the worker) -------------------------------------------------------------------
@@ -363,6 +386,8 @@ def mark_sent(*, message: Message, provider_message_id: str, reconciled: bool = 
                     **({"reconciled": True} if reconciled else {}),
                 },
             )
+            message.status, message.provider_message_id = Status.SENT, provider_message_id
+            announce(message, "sent")
 
 
 def retry_delay(attempt: int, retry_after: float | None) -> float | None:
@@ -529,6 +554,7 @@ def _report_progress(message: Message, status: str) -> None:
         else:
             locked.status = status
             locked.save(update_fields=["status", "updated_at"])
+            announce(locked, status)
 
 
 def _report_failure(message: Message, report: StatusReport) -> None:
@@ -574,6 +600,7 @@ def inbound_receive(*, sms: InboundSMS) -> Message | None:
             created_at=now,
         )
         event_add(message, "received", {"provider": sms.provider})
+        announce(message, "received")
     return message
 
 
@@ -590,6 +617,8 @@ def sweep_due(*, limit: int = 500) -> int:
                 status=Status.QUEUED, due_at=now + REQUEUE_AFTER, updated_at=now
             ):
                 event_add(message, "queued", {"from_schedule": True})
+                message.status = Status.QUEUED
+                announce(message, "queued")
                 _enqueue_on_commit(message)
                 count += 1
     for message in Message.objects.filter(status=Status.QUEUED, due_at__lte=now)[:limit]:

@@ -62,3 +62,27 @@ def event_add_once(
     except IntegrityError:
         return False
     return True
+
+
+def record_webhook_outcome(sender, *, delivery, succeeded: bool, **kwargs) -> None:
+    """A finished webhook delivery of a message event joins that message's timeline."""
+    event = delivery.event
+    if not event.type.startswith("message."):
+        return
+    message = (
+        Message.objects.for_workspace(delivery.workspace_id).filter(pk=event.data.get("id")).first()
+    )
+    if message is None:
+        return
+    event_add(
+        message,
+        "webhook_delivered" if succeeded else "webhook_failed",
+        {
+            "event_id": event.id,
+            "event_type": event.type,
+            "endpoint": delivery.endpoint_id,
+            "delivery": delivery.id,
+            "attempts": delivery.attempt,
+            "response_code": delivery.response_code,
+        },
+    )

@@ -181,6 +181,8 @@ class SpendMonth(WorkspaceScopedModel):
     # Whole ten-thousandths of a dollar: integer sums are exact on every database (SQLite's
     # decimals are floats), so the limit check can never drift by a rounding error.
     units = models.BigIntegerField(default=0)
+    # The highest spend alert (80 or 100 % of the limit) already sent this month: each goes once.
+    alerted_percent = models.PositiveSmallIntegerField(default=0)
 
     @property
     def amount(self) -> Decimal:

@@ -4,9 +4,8 @@ import json
 
 from rest_framework import serializers
 
-from workspaces.clock import isoformat
-
 from ..models import Message
+from ..resources import event_resource, message_resource  # noqa: F401 (re-exported)
 
 MAX_BODY_CHARS = 5000
 MAX_METADATA_BYTES = 4096
@@ -62,41 +61,6 @@ class BatchRequestSerializer(serializers.Serializer):
     """Schema of the batch request: up to 1,000 send requests."""
 
     messages = SendSerializer(many=True, min_length=1, max_length=MAX_BATCH)
-
-
-def event_resource(event) -> dict:
-    """One timeline step."""
-    return {"event": event.event, "at": isoformat(event.at), "detail": event.detail}
-
-
-def message_resource(message: Message, events=None) -> dict:
-    """The message as CONTRACT §4 shows it (a plain function: it sits on the hot path)."""
-    timeline = events if events is not None else getattr(message, "timeline_cache", None)
-    if timeline is None:
-        timeline = list(message.events.all())
-    return {
-        "id": message.id,
-        "direction": message.direction,
-        "status": message.status,
-        "to": message.to_number,
-        "from": message.from_number,
-        "body": message.body,
-        "category": message.category,
-        "segments": message.segments,
-        "encoding": message.encoding,
-        "price": f"{message.price:.4f}",
-        "currency": message.currency,
-        "test": message.test,
-        "campaign": message.campaign_id or None,
-        "provider": message.provider,
-        "provider_message_id": message.provider_message_id,
-        "error": message.error,
-        "metadata": message.metadata,
-        "send_at": isoformat(message.send_at),
-        "created_at": isoformat(message.created_at),
-        "updated_at": isoformat(message.updated_at),
-        "timeline": [event_resource(e) for e in timeline],
-    }
 
 
 class TimelineEventSerializer(serializers.Serializer):

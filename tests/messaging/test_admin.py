@@ -10,8 +10,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from compliance.models import Suppression
-from compliance.removal import suppression_remove
-from compliance.services import suppression_create
+from compliance.services import suppression_create, suppression_remove
 from messaging.admin import human_gap
 from messaging.models import Message, Status
 from messaging.review import review_mark_reviewed
