@@ -9,12 +9,16 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from webhooks.models import WebhookDelivery
+from webhooks.services import delivery_replay
 from workspaces import clock
 from workspaces.admin import staff_actor
+from workspaces.audit import audit_record
 from workspaces.errors import CATALOGUE, TernError
 
 from .models import Message
@@ -340,7 +344,12 @@ class MessageAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.review_view),
             name=f"{self.opts.app_label}_{self.opts.model_name}_review",
         )
-        return [review, *super().get_urls()]
+        replay = path(
+            "<path:object_id>/replay-delivery/<str:delivery_id>/",
+            self.admin_site.admin_view(self.replay_delivery_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_replay_delivery",
+        )
+        return [review, replay, *super().get_urls()]
 
     # --- pages ----------------------------------------------------------------------------------
 
@@ -376,8 +385,54 @@ class MessageAdmin(admin.ModelAdmin):
             "provider_events": [row for row in rows if row.event in PROVIDER_EVENTS],
             "in_review": in_review,
             "review_links": links,
-            "webhook_deliveries": [],  # filled in when outbound webhooks land
+            "webhook_deliveries": self.webhook_deliveries(request, message),
         }
+
+    def webhook_deliveries(self, request, message: Message) -> list[dict]:
+        """This message's events on their way to the workspace's endpoints, with replay links."""
+        deliveries = (
+            WebhookDelivery.objects.for_workspace(message.workspace_id)
+            .filter(event__data__id=message.id)
+            .select_related("endpoint", "event")
+            .order_by("created_at")
+        )
+        return [
+            {
+                "id": d.id,
+                "event": f"{d.event.type} ({d.event_id})",
+                "endpoint": d.endpoint.url,
+                "status": d.status,
+                "attempts": d.attempt,
+                "response_code": d.response_code,
+                "replay_url": reverse(
+                    f"admin:{self.opts.app_label}_{self.opts.model_name}_replay_delivery",
+                    args=[message.pk, d.id],
+                ),
+            }
+            for d in deliveries
+        ]
+
+    def replay_delivery_view(self, request, object_id, delivery_id):
+        """POST: deliver the event again (same webhook-id); audited with the staff user."""
+        message = self.get_object(request, unquote(object_id))
+        if request.method != "POST" or message is None or not self.has_review_permission(request):
+            raise PermissionDenied
+        delivery = get_object_or_404(
+            WebhookDelivery.objects.for_workspace(message.workspace_id), pk=delivery_id
+        )
+        delivery_replay(delivery=delivery)
+        audit_record(
+            workspace=message.workspace_id,
+            actor=staff_actor(request),
+            action="webhook_delivery.replayed",
+            target=delivery,
+            reason=f"replayed from the admin page of {message.pk}",
+            ip=request.META.get("REMOTE_ADDR"),
+        )
+        self.message_user(request, f"Delivery {delivery.id} queued again.", messages.SUCCESS)
+        return redirect(
+            reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[message.pk])
+        )
 
     def review_view(self, request, action):
         """Confirm a review action (with its reason) for the listed messages, then apply it."""
