@@ -12,9 +12,9 @@ RESULTS = BENCH_DIR / "results.json"
 
 def benchmarks() -> dict:
     """Benchmark name → function(server, tag) returning a result."""
-    from .benchmarks import send_api, send_batch
+    from .benchmarks import send_api, send_batch, webhook_delivery
 
-    return {"send_api": send_api, "send_batch": send_batch}
+    return {"send_api": send_api, "send_batch": send_batch, "webhook_delivery": webhook_delivery}
 
 
 def merge(results: dict) -> dict:

@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -13,7 +15,7 @@ import requests
 from workspaces.ids import new_id
 
 from . import load
-from .harness import BenchError, Server, worker_cpu
+from .harness import ROOT, BenchError, Server, server_env, worker_cpu
 
 CLIENTS, WARMUP, DURATION = 4, 2.0, 8.0
 BATCH_SIZE, MAX_BATCHES, BATCH_SECONDS = 1000, 5, 15.0
@@ -194,3 +196,21 @@ def send_batch(server: Server, tag: str) -> dict:
     return result(
         accepted / elapsed, copy_rate(server, accepted + sum(errors.values())), "msg/s", note
     )
+
+
+def webhook_delivery(server: Server, tag: str) -> dict:
+    """Signed, logged webhook deliveries/s to a local receiver vs a plain requests loop."""
+    env = {**server_env(server.database_url), "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.webhook_run", server.workspace_id],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    if done.returncode:
+        raise BenchError(f"webhook_delivery failed:\n{done.stderr[-3000:]}")
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    if measured["delivered"] != measured["count"]:
+        raise MeasuredErrors(f"webhook_delivery: {measured['delivered']} of {measured['count']}")
+    note = {"database": server.database, "deliveries": measured["count"],
+            "host_load_1m": round(os.getloadavg()[0], 2),
+            "baseline": "requests.post of the same bodies, a connection each, as Tern"}  # fmt: skip
+    return result(measured["value"], measured["baseline"], "deliveries/s", note)

@@ -5,7 +5,9 @@ from celery import shared_task
 from . import services
 
 
-@shared_task(name="webhooks.tasks.deliver_webhook", acks_late=True, time_limit=60)
+@shared_task(
+    name="webhooks.tasks.deliver_webhook", acks_late=True, time_limit=60, soft_time_limit=50
+)
 def deliver_webhook(delivery_id: str) -> None:
     """One attempt of one delivery (safe to run twice: the claim locks and leases the row)."""
     services.delivery_attempt(delivery_id=delivery_id)
