@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import redis
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +72,20 @@ def database():
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+BENCH_REDIS = "redis://127.0.0.1:6379/15"
+
+
+def broker_url() -> str:
+    """Production's broker (Redis, a database of its own, emptied first) when one answers;
+    else the embedded default's filesystem queue in RUN_DIR."""
+    try:
+        client = redis.Redis.from_url(BENCH_REDIS, socket_connect_timeout=1)
+        client.flushdb()
+    except redis.RedisError:
+        return "filesystem://"
+    return BENCH_REDIS
+
+
 def server_env(database_url: str) -> dict:
     """The environment of manage.py and gunicorn: production-like, embedded broker, no worker."""
     env = {
@@ -81,7 +96,7 @@ def server_env(database_url: str) -> dict:
     env.update(
         DATABASE_URL=database_url,
         TERN_VAR_DIR=str(RUN_DIR),
-        CELERY_BROKER_URL="filesystem://",  # enqueued dispatch tasks pile up in RUN_DIR
+        CELERY_BROKER_URL=broker_url(),  # no worker runs: enqueued tasks pile up there
         DEBUG="false",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         ROOT_URLCONF="bench.urls",
