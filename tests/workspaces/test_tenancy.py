@@ -3,8 +3,13 @@ another workspace is ever reachable. The walkers pick up new routes and models o
 
 import pytest
 from django.apps import apps
+from django.db import transaction
 
 from messaging.models import Message
+from webhooks.events import emit
+from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
+from webhooks.services import endpoint_create
+from workspaces.audit import Actor
 from workspaces.models import ApiToken, AuditEvent, Sender, Workspace
 
 from ..factories import message_for
@@ -19,6 +24,26 @@ GLOBAL_MODELS = {
     apps.get_model("messaging", "SimulatorSubmission"),
 }
 
+
+def _endpoint(t) -> WebhookEndpoint:
+    """A live endpoint of workspace `t`, subscribed to everything."""
+    endpoint, _ = endpoint_create(workspace_id=t.workspace.pk, test=False,
+                                  url="http://127.0.0.1:9/hook", events=["*"],
+                                  actor=Actor.system())  # fmt: skip
+    return endpoint
+
+
+def _event(t) -> Event:
+    """A live event of workspace `t`, delivered to every endpoint it has."""
+    with transaction.atomic():
+        return emit(workspace_id=t.workspace.pk, test=False, type="message.sent", data={"id": "x"})
+
+
+def _delivery(t) -> WebhookDelivery:
+    endpoint = _endpoint(t)
+    return WebhookDelivery.objects.get(endpoint=endpoint, event=_event(t))
+
+
 # How to get an object of workspace B for each model an object route serves; a new route whose
 # model is missing here fails test_every_object_route_hides_other_workspaces until it is added.
 OBJECT_OF = {
@@ -26,6 +51,9 @@ OBJECT_OF = {
     Sender: lambda t: t.sender,
     AuditEvent: lambda t: AuditEvent.objects.for_workspace(t.workspace).first(),
     Message: lambda t: message_for(t.workspace, t.sender),
+    WebhookEndpoint: _endpoint,
+    WebhookDelivery: _delivery,
+    Event: _event,
 }
 
 
