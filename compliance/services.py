@@ -8,7 +8,7 @@ from workspaces.audit import Actor, audit_record
 from workspaces.errors import TernError
 from workspaces.locks import phone_lock
 
-from .models import Suppression
+from .models import Consent, Suppression
 from .resources import suppression_resource
 from .selectors import active_suppressions
 
@@ -99,3 +99,39 @@ def suppression_remove(
     emit(workspace_id=locked.workspace_id, test=False, type="suppression.removed",
          data=suppression_resource(locked))  # fmt: skip
     return locked
+
+
+CONSENT_AUDIT_ACTIONS = {Consent.GRANT: "consent.granted", Consent.REVOKE: "consent.revoked"}
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    workspace_id: str,
+    phone: str,
+    action: str = Consent.GRANT,
+    method: str,
+    actor: Actor,
+    scope: str = "workspace",
+    category: str = "marketing",
+    disclosure: str = "",
+    captured_at=None,
+    ip: str = "",
+    user_agent: str = "",
+    source_url: str = "",
+    request_ip: str | None = None,
+) -> Consent:
+    """Append a grant or revocation to the consent history (never edited); audited."""
+    now = clock.now()
+    consent = Consent.objects.create(
+        workspace_id=workspace_id, phone=phone, scope=scope, category=category, action=action,
+        method=method, disclosure=disclosure, captured_at=captured_at or now, ip=ip or "",
+        user_agent=user_agent or "", source_url=source_url or "", created_at=now,
+        created_by=actor.label,
+    )  # fmt: skip
+    audit_record(
+        workspace=workspace_id, actor=actor, action=CONSENT_AUDIT_ACTIONS[action], target=consent,
+        ip=request_ip, after={"phone": phone, "scope": scope, "category": category,
+                              "method": method, "disclosure": disclosure},
+    )  # fmt: skip
+    return consent

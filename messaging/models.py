@@ -71,6 +71,9 @@ class Message(ModeScopedModel):
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     review = models.CharField(max_length=8, blank=True, default=REVIEW_NONE)
+    # Tern's own answer to a keyword (STOP/START/HELP): goes out despite suppressions, quiet
+    # hours and the spend limit, as carriers require.
+    system_reply = models.BooleanField(default=False)
     created_at = models.DateTimeField(db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -157,13 +157,16 @@ def check_campaign_suppression(d: SendDraft) -> None:
 
 
 def check_consent(d: SendDraft) -> None:
-    """Marketing needs active marketing consent (the consent ledger arrives with compliance)."""
-    for check in CONSENT_CHECKS:
-        check(d)
-
-
-# Compliance plugs its consent check in here (it may import nothing of messaging).
-CONSENT_CHECKS: list = []
+    """Marketing needs the recipient's active marketing consent; the record is kept as proof."""
+    if d.category != "marketing":
+        return
+    consent = compliance.marketing_consent(
+        workspace_id=d.workspace.pk, phone=d.to, campaign_id=d.campaign_id
+    )
+    if consent is None:
+        raise TernError("consent_required", details={"to": d.to})
+    d.relied_on["consent"] = {"id": consent.id, "method": consent.method,
+                              "captured_at": consent.captured_at}  # fmt: skip
 
 
 @lru_cache(maxsize=256)  # one per distinct term list; bounded, as workspaces edit theirs

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 
+from compliance.keywords import keyword_apply, keyword_of
+from compliance.quiet_hours import quiet_hours_hold
 from compliance.services import suppression_create
 from webhooks.events import emit, emit_many
 from workspaces import clock
@@ -24,9 +26,11 @@ from workspaces.errors import (
 )
 from workspaces.locks import phone_lock
 from workspaces.models import Sender, Workspace
+from workspaces.phones import country_of
 from workspaces.selectors import month_start
 
 from . import pricing
+from .encoding import encode_body
 from .models import FINAL_STATUSES, STATUS_RANK, DuplicateGuard, Message, MessageEvent, Status
 from .policy import SendDraft, evaluate
 from .providers.base import (
@@ -183,8 +187,28 @@ def message_send(*, workspace: Workspace, test: bool, data: SendInput, received_
             )
         if message.status == Status.QUEUED:
             announce(message, "queued")
-            _enqueue_on_commit(message)
+            if not _hold_for_quiet_hours(message):
+                _enqueue_on_commit(message)
     return message
+
+
+def _hold_for_quiet_hours(message: Message) -> bool:
+    """Marketing outside the recipient's window waits for it: still queued, due when it opens."""
+    if message.category != Message.MARKETING or message.system_reply:
+        return False
+    hold = quiet_hours_hold(phone=message.to_number, now=clock.now())
+    if hold is None:
+        return False
+    Message.objects.filter(pk=message.pk).update(due_at=hold.until)
+    message.due_at = hold.until
+    event_add(message, "held_quiet_hours",
+              {"rule": hold.rule, "until": hold.until, "zones": list(hold.zones)})  # fmt: skip
+    return True
+
+
+def quiet_hours_wait(message: Message) -> bool:
+    """At claim time: True (and the message stays queued until the window) when it must wait."""
+    return _hold_for_quiet_hours(message)
 
 
 def announce(message: Message, status: str) -> None:
@@ -304,8 +328,12 @@ def message_claim(*, message_id: str) -> Message | None:
         if message is None or message.status != Status.QUEUED:
             return None
         phone_lock(workspace_id=message.workspace_id, phone=message.to_number)
-        if is_workspace_suppressed(workspace_id=message.workspace_id, phone=message.to_number):
+        if not message.system_reply and is_workspace_suppressed(
+            workspace_id=message.workspace_id, phone=message.to_number
+        ):
             _block_suppressed(message)
+            return None
+        if quiet_hours_wait(message):
             return None
         now = clock.now()
         claimed = Message.objects.filter(pk=message_id, status=Status.QUEUED).update(
@@ -601,7 +629,37 @@ def inbound_receive(*, sms: InboundSMS) -> Message | None:
         )
         event_add(message, "received", {"provider": sms.provider})
         announce(message, "received")
+        kind = keyword_of(sms.body)
+        if kind:
+            reply = keyword_apply(workspace=sender.workspace, phone=sms.from_, kind=kind,
+                                  inbound_id=message.id)  # fmt: skip
+            event_add(message, "keyword", {"keyword": kind})
+            keyword_reply_send(inbound=message, workspace=sender.workspace, body=reply, kind=kind)
     return message
+
+
+def keyword_reply_send(*, inbound: Message, workspace: Workspace, body: str, kind: str) -> Message:
+    """Tern's one reply to a keyword: queued at once, outside suppressions, quiet hours and the
+    spend limit (its price is still charged)."""
+    now = clock.now()
+    encoded = encode_body(body)
+    country = country_of(inbound.from_number) or workspace.default_country
+    price = pricing.price_for(workspace=workspace, country=country, segments=encoded.segments,
+                              test=False)  # fmt: skip
+    reply = Message.objects.create(
+        workspace=workspace, test=False, direction=Message.OUTBOUND, status=Status.QUEUED,
+        to_number=inbound.from_number, from_number=inbound.to_number, body=body,
+        segments=encoded.segments, encoding=encoded.encoding, price=price, reserved=price,
+        provider=provider_name_for(workspace, test=False), system_reply=True,
+        metadata={"reply_to": inbound.id, "keyword": kind}, due_at=now + REQUEUE_AFTER,
+        created_at=now,
+    )  # fmt: skip
+    pricing.spend_adjust(workspace_id=workspace.pk, month=month_start(now), delta=price)
+    event_add(reply, "queued", {"reply_to": inbound.id, "keyword": kind})
+    event_add(inbound, "keyword_reply_queued", {"reply": reply.id})
+    announce(reply, "queued")
+    _enqueue_on_commit(reply)
+    return reply
 
 
 # --- Sweeps (beat) ------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ import pytest
 from django.apps import apps
 from django.db import transaction
 
+from compliance.models import Consent, Suppression
+from compliance.services import consent_record, suppression_create
 from messaging.models import Message
 from webhooks.events import emit
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
@@ -54,6 +56,12 @@ OBJECT_OF = {
     WebhookEndpoint: _endpoint,
     WebhookDelivery: _delivery,
     Event: _event,
+    Suppression: lambda t: suppression_create(
+        workspace_id=t.workspace.pk, phone="+14155550142", source="api", actor=Actor.system()
+    )[0],
+    Consent: lambda t: consent_record(
+        workspace_id=t.workspace.pk, phone="+14155550142", method="api", actor=Actor.system()
+    ),
 }
 
 

@@ -1,0 +1,217 @@
+"""`/api/v1/suppressions` and `/api/v1/consents` (CONTRACT §6): parse, call a service, render."""
+
+import django_filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers
+from rest_framework.response import Response
+
+from workspaces.api.base import ListRetrieveViewSet, client_ip
+from workspaces.permissions import require_manager_role
+from workspaces.phones import to_e164
+
+from .. import services
+from ..models import Consent, Suppression
+from ..resources import consent_resource, suppression_resource
+
+
+def _phone(value: str, workspace) -> str:
+    number = to_e164(value, workspace.default_country)
+    if not number:
+        raise serializers.ValidationError("Not a valid phone number.")
+    return number
+
+
+class SuppressionCreateSerializer(serializers.Serializer):
+    """`{"phone", "reason", "scope": "workspace" | "campaign", "campaign"}`."""
+
+    phone = serializers.CharField(max_length=32)
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    scope = serializers.ChoiceField(choices=["workspace", "campaign"], default="workspace")
+    campaign = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+
+    def validate_phone(self, value):
+        """E.164 after the workspace's default country."""
+        return _phone(value, self.context["workspace"])
+
+    def validate(self, attrs):
+        """A campaign suppression names its campaign; a workspace one does not."""
+        if attrs["scope"] == "campaign" and not attrs["campaign"]:
+            raise serializers.ValidationError({"campaign": ["Required for a campaign scope."]})
+        if attrs["scope"] == "workspace":
+            attrs["campaign"] = ""
+        return attrs
+
+
+class SuppressionSerializer(serializers.Serializer):
+    """Schema of the suppression resource (rendered by `suppression_resource`)."""
+
+    id = serializers.CharField()
+    phone = serializers.CharField()
+    scope = serializers.CharField()
+    campaign = serializers.CharField(allow_null=True)
+    source = serializers.CharField()
+    reason = serializers.CharField()
+    active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField()
+    removed_at = serializers.DateTimeField(allow_null=True)
+    removed_by = serializers.CharField(allow_null=True)
+    removal_reason = serializers.CharField(allow_null=True)
+
+    def to_representation(self, instance):
+        return suppression_resource(instance)
+
+
+class SuppressionFilter(django_filters.FilterSet):
+    """`?phone=&active=&scope=&source=`."""
+
+    phone = django_filters.CharFilter(method="filter_phone")
+    campaign = django_filters.CharFilter(field_name="campaign_id")
+
+    class Meta:
+        model = Suppression
+        fields = ["phone", "active", "scope", "source", "campaign"]
+
+    def filter_phone(self, queryset, name, value):
+        """Match the number in E.164 whatever format it was given in."""
+        number = to_e164(value, self.request.workspace.default_country) or value
+        return queryset.filter(phone=number)
+
+
+REASON = OpenApiParameter("reason", str, description="why it is removed (or in the JSON body)")
+
+
+class SuppressionViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
+    """Suppressions: list, add (an active duplicate answers 200 with it), remove with a reason."""
+
+    model = Suppression
+    serializer_class = SuppressionSerializer
+    filterset_class = SuppressionFilter
+    required_scopes = {
+        "list": "suppressions:read",
+        "retrieve": "suppressions:read",
+        "create": "suppressions:write",
+        "destroy": "suppressions:write",
+    }
+    error_codes = {"destroy": ("invalid_state", "validation_error")}
+
+    @extend_schema(
+        request=SuppressionCreateSerializer,
+        responses={201: SuppressionSerializer, 200: SuppressionSerializer},
+    )
+    def create(self, request):
+        """Suppress a number for the workspace or one campaign; audited."""
+        form = SuppressionCreateSerializer(
+            data=request.data, context={"workspace": request.workspace}
+        )
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        suppression, created = services.suppression_create(
+            workspace_id=request.workspace.pk, phone=data["phone"], source="api",
+            actor=self.actor, reason=data["reason"], scope=data["scope"],
+            campaign_id=data["campaign"], ip=client_ip(request),
+        )  # fmt: skip
+        return Response(suppression_resource(suppression), status=201 if created else 200)
+
+    @extend_schema(parameters=[REASON], responses={200: SuppressionSerializer})
+    def destroy(self, request, pk=None):
+        """Lift a suppression: owner/admin only, with a reason; soft and audited."""
+        require_manager_role(request, "remove suppressions")
+        suppression = self.get_object()
+        reason = request.query_params.get("reason") or _body_reason(request)
+        removed = services.suppression_remove(suppression=suppression, actor=self.actor,
+                                              reason=reason, ip=client_ip(request))  # fmt: skip
+        return Response(suppression_resource(removed))
+
+
+def _body_reason(request) -> str:
+    try:
+        data = request.data
+    except Exception:  # a DELETE without a body, or one that is not JSON
+        return ""
+    return str(data.get("reason", "")) if hasattr(data, "get") else ""
+
+
+class ConsentCreateSerializer(serializers.Serializer):
+    """CONTRACT §6's consent record."""
+
+    action = serializers.ChoiceField(choices=[Consent.GRANT, Consent.REVOKE], default=Consent.GRANT)
+    phone = serializers.CharField(max_length=32)
+    scope = serializers.CharField(max_length=40, default="workspace")
+    category = serializers.ChoiceField(choices=["marketing"], default="marketing")
+    method = serializers.ChoiceField(choices=Consent.METHODS)
+    disclosure = serializers.CharField(max_length=5000, required=False, allow_blank=True,
+                                       default="")  # fmt: skip
+    captured_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    ip = serializers.IPAddressField(required=False, allow_blank=True, default="")
+    user_agent = serializers.CharField(max_length=500, required=False, allow_blank=True,
+                                       default="")  # fmt: skip
+    source_url = serializers.URLField(max_length=2000, required=False, allow_blank=True,
+                                      default="")  # fmt: skip
+
+    def validate_phone(self, value):
+        """E.164 after the workspace's default country."""
+        return _phone(value, self.context["workspace"])
+
+    def validate(self, attrs):
+        """A grant records what the person was told."""
+        if attrs["action"] == Consent.GRANT and not attrs["disclosure"]:
+            raise serializers.ValidationError(
+                {"disclosure": ["A grant must record the disclosure shown to the person."]}
+            )
+        return attrs
+
+
+class ConsentSerializer(serializers.Serializer):
+    """Schema of the consent resource (rendered by `consent_resource`)."""
+
+    id = serializers.CharField()
+    action = serializers.CharField()
+    phone = serializers.CharField()
+    scope = serializers.CharField()
+    category = serializers.CharField()
+    method = serializers.CharField()
+    disclosure = serializers.CharField()
+    captured_at = serializers.DateTimeField()
+    ip = serializers.CharField()
+    user_agent = serializers.CharField()
+    source_url = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField()
+
+    def to_representation(self, instance):
+        return consent_resource(instance)
+
+
+class ConsentFilter(SuppressionFilter):
+    """`?phone=&scope=&action=`."""
+
+    class Meta:
+        model = Consent
+        fields = ["phone", "scope", "action", "category"]
+
+
+class ConsentViewSet(ListRetrieveViewSet):
+    """The consent history: append-only; the newest record per (phone, scope, category) decides."""
+
+    model = Consent
+    serializer_class = ConsentSerializer
+    filterset_class = ConsentFilter
+    required_scopes = {
+        "list": "consents:read",
+        "retrieve": "consents:read",
+        "create": "consents:write",
+    }
+
+    @extend_schema(request=ConsentCreateSerializer, responses={201: ConsentSerializer})
+    def create(self, request):
+        """Record a grant or a revocation; audited."""
+        form = ConsentCreateSerializer(data=request.data, context={"workspace": request.workspace})
+        form.is_valid(raise_exception=True)
+        data = dict(form.validated_data)
+        consent = services.consent_record(
+            workspace_id=request.workspace.pk, actor=self.actor, request_ip=client_ip(request),
+            **data,
+        )  # fmt: skip
+        return Response(consent_resource(consent), status=201)
+
