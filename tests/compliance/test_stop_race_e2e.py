@@ -1,0 +1,41 @@
+"""A STOP arriving while a real worker dispatches 1,000 messages: nothing to that number is
+claimed after the STOP commits (the claim and the STOP share the (workspace, phone) lock)."""
+
+import pytest
+
+from compliance.models import Suppression
+from messaging import services
+from messaging.models import FINAL_STATUSES, Message, SimulatorSubmission
+
+from ..workers import celery_processes, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+STOPPER = "+14155551999"
+NUMBERS = [STOPPER, *(f"+1415555{n:04d}" for n in range(2000, 2019))]
+
+
+def test_no_claim_after_the_stop_commits(client, tenant):
+    """Messages to the stopping number: claimed before the STOP, or failed unsent after it."""
+    ids = [
+        services.message_send(workspace=tenant.workspace, test=False, data=services.SendInput(
+            to=NUMBERS[i % len(NUMBERS)], body=f"update {i}", from_=tenant.sender.number)).id
+        for i in range(1000)
+    ]  # fmt: skip
+    with celery_processes("worker"):
+        wait_for(lambda: Message.objects.filter(status="sent").count() >= 100, timeout=120)
+        stop = client.post("/hooks/simulator/inbound",
+                           {"from": STOPPER, "to": tenant.sender.number, "body": "STOP"},
+                           content_type="application/json")  # fmt: skip
+        assert stop.status_code == 200
+        stopped_at = Suppression.objects.get(phone=STOPPER, active=True).created_at
+        wait_for(lambda: not Message.objects.filter(pk__in=ids).exclude(
+            status__in=FINAL_STATUSES).exists(), timeout=240)  # fmt: skip
+    to_stopper = Message.objects.filter(pk__in=ids, to_number=STOPPER)
+    late = to_stopper.filter(claimed_at__gte=stopped_at)
+    assert not late.exists()
+    blocked = to_stopper.filter(status="failed", error__code="workspace_suppressed")
+    assert blocked.exists(), "the STOP came too late to prove anything"
+    assert not SimulatorSubmission.objects.filter(message_id__in=blocked.values("id")).exists()
+    reply = Message.objects.get(system_reply=True, to_number=STOPPER)
+    assert reply.status in FINAL_STATUSES and reply.status != "failed"
