@@ -158,6 +158,7 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "workspaces.tasks.worker_heartbeat", "schedule": 15.0},
     "messaging-sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0},
     "webhooks-sweep": {"task": "webhooks.tasks.sweep", "schedule": 15.0},
+    "compliance-sweep": {"task": "compliance.tasks.sweep", "schedule": 300.0},
 }
 CELERY_TIMEZONE = "UTC"
 HEARTBEAT_STALE_SECONDS = 60
@@ -178,6 +179,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 MEDIA_ROOT = VAR_DIR / "media"
+EXPORTS_DIR = VAR_DIR / "exports"  # compliance export files, kept 7 days
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True

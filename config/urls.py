@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("messaging.api.urls")),
     path("", include("compliance.api.records_urls")),
     path("", include("webhooks.api.urls")),
+    path("", include("compliance.api.urls")),
 ]
 
 urlpatterns = [

@@ -10,6 +10,8 @@ class MessagingConfig(AppConfig):
         """Plug into the hooks the lower apps offer (they may not import messaging)."""
         from webhooks.signals import delivery_finished
 
+        from .exports import register as register_exports
         from .timeline import record_webhook_outcome
 
         delivery_finished.connect(record_webhook_outcome, dispatch_uid="messaging-webhook-outcome")
+        register_exports()

@@ -4,7 +4,8 @@ import json
 import logging
 import random
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
+from email.utils import parsedate_to_datetime
 
 import requests
 from django.db import transaction
@@ -233,13 +234,13 @@ def _post(delivery: WebhookDelivery, endpoint: WebhookEndpoint) -> _Outcome:
     started = time.monotonic()
     try:
         target = ssrf.resolve(endpoint.url)
-        response = ssrf.post(target, body=body, headers=headers, timeout=TIMEOUT_SECONDS)
+        response = ssrf.post(target, body=body, headers=headers, timeout=TIMEOUT_SECONDS,
+                             max_body=MAX_BODY_KEPT)  # fmt: skip
     except ssrf.UnsafeTarget as exc:
         return _Outcome(error=f"refused: {exc}")
     except requests.RequestException as exc:
         return _Outcome(latency_ms=_ms(started), error=f"{type(exc).__name__}: {exc}"[:500])
-    return _Outcome(code=response.status_code, latency_ms=_ms(started),
-                    body=response.text[:MAX_BODY_KEPT],
+    return _Outcome(code=response.status_code, latency_ms=_ms(started), body=response.text,
                     retry_after=_retry_after(response))  # fmt: skip
 
 
@@ -248,13 +249,20 @@ def _ms(started: float) -> int:
 
 
 def _retry_after(response) -> float | None:
-    """Retry-After (seconds) on 429 and 503 answers."""
+    """Retry-After on 429 and 503 answers, in seconds: delay-seconds or an HTTP date (RFC 9110)."""
     if response.status_code not in (429, 503):
         return None
+    value = response.headers.get("Retry-After", "").strip()
     try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
+        return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)  # "-0000": UTC all the same
+    return max(0.0, (when - clock.now()).total_seconds())
 
 
 def _record_attempt(delivery: WebhookDelivery, outcome: _Outcome) -> None:

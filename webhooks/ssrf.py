@@ -6,10 +6,13 @@ the address we checked is the address we connect to, with the Host header and th
 
 import ipaddress
 import socket
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
@@ -67,17 +70,60 @@ class _PinnedTLSAdapter(HTTPAdapter):
         return super().init_poolmanager(*args, **kwargs)
 
 
-def post(target: Target, *, body: bytes, headers: dict, timeout: float) -> requests.Response:
-    """POST to the checked address, never following redirects."""
+@dataclass(frozen=True)
+class Answer:
+    """What the receiver said: its status, its headers and the start of its body."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+def post(
+    target: Target, *, body: bytes, headers: dict, timeout: float, max_body: int = 2048
+) -> Answer:
+    """POST to the checked address, never following redirects. The whole answer must arrive
+    within `timeout` (a per-read timeout alone lets a body sent a byte at a time hold the worker
+    for ever); at most `max_body` bytes of its body are read."""
+    deadline = time.monotonic() + timeout
     netloc = urlsplit(target.url).netloc.rsplit("@", 1)[-1]
     with requests.Session() as session:
         session.trust_env = False  # a proxy from the environment would resolve the host again
         if target.pinned_url.startswith("https://"):
             session.mount("https://", _PinnedTLSAdapter(target.host))
-        return session.post(
+        with session.post(
             target.pinned_url,
             data=body,
             timeout=timeout,
             allow_redirects=False,
+            stream=True,
             headers={**headers, "Host": netloc},
-        )
+        ) as response:
+            kept = _read_body(response.raw, deadline, max_body)
+            return Answer(response.status_code, response.headers, kept)
+
+
+def _read_body(raw, deadline: float, limit: int) -> bytes:
+    """Up to `limit` bytes of the body, each read bounded by the time left."""
+    chunks, size = [], 0
+    try:
+        while size < limit:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise requests.ReadTimeout("the answer did not arrive within the timeout")
+            if sock := getattr(raw.connection, "sock", None):
+                sock.settimeout(left)
+            chunk = raw.read1(limit - size, decode_content=True)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.ReadTimeout(str(exc)) from exc
+    except urllib3.exceptions.HTTPError as exc:
+        raise requests.ConnectionError(str(exc)) from exc
+    return b"".join(chunks)[:limit]

@@ -214,4 +214,3 @@ class ConsentViewSet(ListRetrieveViewSet):
             **data,
         )  # fmt: skip
         return Response(consent_resource(consent), status=201)
-

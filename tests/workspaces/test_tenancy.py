@@ -1,11 +1,14 @@
 """Tenancy: every model is workspace-owned, every route declares its scope, and no object of
 another workspace is ever reachable. The walkers pick up new routes and models on their own."""
 
+from datetime import date
+
 import pytest
 from django.apps import apps
 from django.db import transaction
 
-from compliance.models import Consent, Suppression
+from compliance.exports import export_create
+from compliance.models import Consent, Export, Suppression
 from compliance.services import consent_record, suppression_create
 from messaging.models import Message
 from webhooks.events import emit
@@ -61,6 +64,14 @@ OBJECT_OF = {
     )[0],
     Consent: lambda t: consent_record(
         workspace_id=t.workspace.pk, phone="+14155550142", method="api", actor=Actor.system()
+    ),
+    Export: lambda t: export_create(
+        workspace_id=t.workspace.pk,
+        kind="audit_events",
+        format="csv",
+        date_from=date(2026, 1, 1),
+        date_to=date(2026, 12, 31),
+        actor=Actor.system(),
     ),
 }
 
