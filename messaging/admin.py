@@ -18,7 +18,6 @@ from webhooks.models import WebhookDelivery
 from webhooks.services import delivery_replay
 from workspaces import clock
 from workspaces.admin import staff_actor
-from workspaces.audit import audit_record
 from workspaces.errors import CATALOGUE, TernError
 
 from .models import Message
@@ -420,14 +419,11 @@ class MessageAdmin(admin.ModelAdmin):
         delivery = get_object_or_404(
             WebhookDelivery.objects.for_workspace(message.workspace_id), pk=delivery_id
         )
-        delivery_replay(delivery=delivery)
-        audit_record(
-            workspace=message.workspace_id,
+        delivery_replay(
+            delivery=delivery,
             actor=staff_actor(request),
-            action="webhook_delivery.replayed",
-            target=delivery,
-            reason=f"replayed from the admin page of {message.pk}",
             ip=request.META.get("REMOTE_ADDR"),
+            reason=f"replayed from the admin page of {message.pk}",
         )
         self.message_user(request, f"Delivery {delivery.id} queued again.", messages.SUCCESS)
         return redirect(

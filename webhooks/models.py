@@ -23,6 +23,8 @@ class WebhookEndpoint(ModeScopedModel):
     # When the endpoint last answered 2xx (its creation time until then): 5 days without one
     # while deliveries keep failing disables it.
     last_success_at = models.DateTimeField()
+    # The first failure since the last success; five days of failing disables the endpoint.
+    failing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     def __str__(self) -> str:

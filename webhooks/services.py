@@ -35,6 +35,7 @@ EARLY_TOLERANCE = timedelta(seconds=1)  # a countdown task may arrive a touch ea
 # --- Endpoints ----------------------------------------------------------------------------------
 
 
+@transaction.atomic
 def endpoint_create(
     *,
     workspace_id: str,
@@ -76,9 +77,11 @@ def endpoint_update(
     before = {f: getattr(endpoint, f) for f in changes}
     for field, value in changes.items():
         setattr(endpoint, field, sorted(set(value)) if field == "events" else value)
+    if changes.get("enabled") is False and endpoint.disabled_at is None:
+        endpoint.disabled_at, endpoint.disabled_reason = clock.now(), "disabled by a user"
     if changes.get("enabled") is True:
         endpoint.disabled_at, endpoint.disabled_reason = None, ""
-        endpoint.last_success_at = clock.now()  # a fresh start for the 5-day rule
+        endpoint.last_success_at, endpoint.failing_since = clock.now(), None  # a fresh start
     with transaction.atomic():
         endpoint.save()
         audit_record(workspace=endpoint.workspace_id, actor=actor, ip=ip, target=endpoint,
@@ -196,7 +199,9 @@ def delivery_attempt(*, delivery_id: str) -> WebhookDelivery | None:
     outcome = _post(delivery, endpoint)
     _record_attempt(delivery, outcome)
     if outcome.ok:
-        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(last_success_at=clock.now())
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+            last_success_at=clock.now(), failing_since=None
+        )
         return _finish(delivery, succeeded=True, outcome=outcome)
     if outcome.code == 410:
         endpoint_disable(
@@ -279,8 +284,13 @@ def _record_attempt(delivery: WebhookDelivery, outcome: _Outcome) -> None:
 
 
 def _silent_too_long(endpoint: WebhookEndpoint) -> bool:
-    fresh = WebhookEndpoint.objects.filter(pk=endpoint.pk).values_list("last_success_at", flat=True)
-    return clock.now() - fresh[0] > DISABLE_AFTER
+    """Note the first failure since the last success; True once failures have lasted 5 days
+    (an endpoint that was merely idle is not failing)."""
+    now = clock.now()
+    rows = WebhookEndpoint.objects.filter(pk=endpoint.pk)
+    rows.filter(failing_since=None).update(failing_since=now)
+    failing_since = rows.values_list("failing_since", flat=True)[0]
+    return now - failing_since > DISABLE_AFTER
 
 
 def _schedule_retry(delivery: WebhookDelivery, outcome: _Outcome) -> WebhookDelivery:
@@ -308,31 +318,52 @@ def _finish(delivery: WebhookDelivery, *, succeeded: bool, outcome: _Outcome) ->
     return delivery
 
 
-def delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
-    """Deliver the same event (same webhook-id) again, on a fresh schedule."""
+def delivery_replay(
+    *, delivery: WebhookDelivery, actor: Actor, ip: str | None = None, reason: str = ""
+) -> WebhookDelivery:
+    """Deliver the same event (same webhook-id) again, on a fresh schedule; audited."""
     with transaction.atomic():
         now = clock.now()
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=WebhookDelivery.PENDING, step=0, next_retry_at=now
         )
+        audit_record(workspace=delivery.workspace_id, actor=actor, ip=ip, target=delivery,
+                     action="webhook_delivery.replayed", reason=reason)  # fmt: skip
         enqueue_on_commit(delivery.id)
     delivery.refresh_from_db()
     return delivery
 
 
-def endpoint_replay_failed(*, endpoint: WebhookEndpoint, since, until) -> int:
-    """Replay the endpoint's failed deliveries created in [since, until)."""
+@transaction.atomic
+def endpoint_replay_failed(
+    *, endpoint: WebhookEndpoint, since, until, actor: Actor, ip: str | None = None
+) -> int:
+    """Replay the endpoint's failed deliveries created in [since, until); one audit event."""
     failed = WebhookDelivery.objects.filter(
         endpoint=endpoint,
         status=WebhookDelivery.FAILED,
         created_at__gte=since,
         created_at__lt=until,
     )
-    replayed = 0
-    for delivery in failed:
-        delivery_replay(delivery=delivery)
-        replayed += 1
-    return replayed
+    ids = list(failed.values_list("id", flat=True))
+    WebhookDelivery.objects.filter(pk__in=ids).update(
+        status=WebhookDelivery.PENDING, step=0, next_retry_at=clock.now()
+    )
+    for delivery_id in ids:
+        enqueue_on_commit(delivery_id)
+    audit_record(workspace=endpoint.workspace_id, actor=actor, ip=ip, target=endpoint,
+                 action="webhook_endpoint.replayed",
+                 after={"since": since, "until": until, "replayed": len(ids)})  # fmt: skip
+    return len(ids)
+
+
+@transaction.atomic
+def endpoint_delete(*, endpoint: WebhookEndpoint, actor: Actor, ip: str | None = None) -> None:
+    """Remove the endpoint and its deliveries (the events stay); audited."""
+    audit_record(workspace=endpoint.workspace_id, actor=actor, ip=ip, target=endpoint,
+                 action="webhook_endpoint.deleted",
+                 before={"url": endpoint.url, "events": endpoint.events})  # fmt: skip
+    endpoint.delete()
 
 
 def sweep_due_deliveries(*, limit: int = 500) -> int:

@@ -201,7 +201,7 @@ def test_a_receiver_down_all_schedule_fails_then_replays(tenant, receiver, t0):
         assert services.sweep_due_deliveries() == 0  # a failed delivery is not retried alone
     receiver.up()
     with _at(last + timedelta(days=2)):
-        assert services.delivery_replay(delivery=delivery).status == "pending"
+        assert services.delivery_replay(delivery=delivery, actor=Actor.system()).status == "pending"
     _retry(delivery)
     assert delivery.status == "succeeded" and delivery.attempts.last().number == 9
     [request] = receiver.requests
@@ -348,19 +348,24 @@ def test_only_the_first_2_kb_of_an_answer_are_kept(tenant, make_receiver, t0):
     assert delivery.attempts.get().response_body == delivery.response_body
 
 
-def test_five_days_without_success_disables_and_audits(tenant, make_receiver, t0):
-    """Failing past 5 days since the last success disables the endpoint, once, audited."""
+def test_five_days_of_failing_disables_and_audits(tenant, make_receiver, t0):
+    """Idle days do not count; failing for more than 5 days since the last success disables the
+    endpoint, once, audited."""
     failing = make_receiver(default=500)
     with _at(t0):
         endpoint, _ = _endpoint(tenant, failing.url)
-    with _at(t0 + timedelta(days=4)):
+    first_failure = t0 + timedelta(days=4)
+    with _at(first_failure):
         delivery = _attempt(_delivery(_emit(tenant)))
     while delivery.status == "pending":
-        at = _retry(delivery)
-        endpoint.refresh_from_db()
-        assert endpoint.enabled == (at - t0 <= timedelta(days=5))
-    assert not endpoint.enabled and at - t0 > timedelta(days=5)
-    assert delivery.status == "failed" and endpoint.disabled_reason.startswith("no successful")
+        _retry(delivery)
+    endpoint.refresh_from_db()
+    assert endpoint.enabled and endpoint.failing_since == first_failure
+    with _at(first_failure + timedelta(days=5, hours=1)):
+        late = _attempt(_delivery(_emit(tenant)))
+    endpoint.refresh_from_db()
+    assert not endpoint.enabled and late.status == "failed"
+    assert endpoint.disabled_reason.startswith("no successful")
     audits = AuditEvent.objects.filter(action="webhook_endpoint.disabled", target_id=endpoint.id)
     assert audits.count() == 1 and "5 days" in audits.get().reason
 

@@ -1,7 +1,6 @@
 """Webhook endpoints, deliveries and events (CONTRACT §8): parse, call a service, render."""
 
 import django_filters
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
@@ -9,7 +8,6 @@ from rest_framework.response import Response
 
 from workspaces import clock
 from workspaces.api.base import ListRetrieveViewSet, client_ip, created
-from workspaces.audit import Actor, audit_record
 from workspaces.errors import TernError
 
 from .. import selectors, services
@@ -41,18 +39,6 @@ def _require_enabled(endpoint: WebhookEndpoint) -> None:
             "The endpoint is disabled.",
             details={"endpoint": endpoint.id, "disabled_reason": endpoint.disabled_reason},
         )
-
-
-def endpoint_delete(*, endpoint: WebhookEndpoint, actor: Actor, ip: str | None) -> None:
-    """Remove the endpoint and its deliveries (the events stay); audited.
-
-    Belongs in webhooks/services.py beside endpoint_update; kept here while that file is busy.
-    """
-    with transaction.atomic():
-        audit_record(workspace=endpoint.workspace_id, actor=actor, ip=ip, target=endpoint,
-                     action="webhook_endpoint.deleted",
-                     before={"url": endpoint.url, "events": endpoint.events})  # fmt: skip
-        endpoint.delete()
 
 
 class WebhookEndpointViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
@@ -117,7 +103,7 @@ class WebhookEndpointViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         """Remove the endpoint and its deliveries: 200 with the endpoint as it was."""
         endpoint = self.get_object()
         gone = WebhookEndpointSerializer(endpoint).data
-        endpoint_delete(endpoint=endpoint, actor=self.actor, ip=client_ip(request))
+        services.endpoint_delete(endpoint=endpoint, actor=self.actor, ip=client_ip(request))
         return Response(gone, status=200)
 
     @extend_schema(request=None, responses={200: WebhookEndpointSecretSerializer})
@@ -149,11 +135,9 @@ class WebhookEndpointViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         form = ReplayRangeSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         _require_enabled(endpoint)
-        with transaction.atomic():
-            count = services.endpoint_replay_failed(endpoint=endpoint, **form.validated_data)
-            audit_record(workspace=endpoint.workspace_id, actor=self.actor, target=endpoint,
-                         ip=client_ip(request), action="webhook_endpoint.replayed",
-                         after={**form.validated_data, "replayed": count})  # fmt: skip
+        count = services.endpoint_replay_failed(
+            endpoint=endpoint, actor=self.actor, ip=client_ip(request), **form.validated_data
+        )
         return created(ReplayedSerializer, {"replayed": count}, status=202)
 
 
@@ -193,10 +177,9 @@ class WebhookDeliveryViewSet(ListRetrieveViewSet):
         """Deliver the same event (same `webhook-id`) again, on a fresh schedule."""
         delivery = self.get_object()
         _require_enabled(delivery.endpoint)
-        with transaction.atomic():
-            delivery = services.delivery_replay(delivery=delivery)
-            audit_record(workspace=delivery.workspace_id, actor=self.actor, target=delivery,
-                         ip=client_ip(request), action="webhook_delivery.replayed")  # fmt: skip
+        delivery = services.delivery_replay(
+            delivery=delivery, actor=self.actor, ip=client_ip(request)
+        )
         return created(WebhookDeliverySerializer, delivery, status=202)
 
 
