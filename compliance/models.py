@@ -10,7 +10,7 @@ class Suppression(WorkspaceScopedModel):
     """A number this workspace (or one campaign) must not message; removal is soft and audited."""
 
     WORKSPACE, CAMPAIGN = "workspace", "campaign"
-    SOURCES = ["api", "keyword", "carrier", "staff", "import"]
+    SOURCES = ["api", "keyword", "carrier", "manual", "import"]
 
     id = PrefixedIdField("sup")
     phone = models.CharField(max_length=20)

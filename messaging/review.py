@@ -86,7 +86,7 @@ def review_suppress_number(
     suppression, created = suppression_create(
         workspace_id=locked.workspace_id,
         phone=locked.to_number,
-        source="staff",
+        source="manual",
         actor=actor,
         reason=reason,
         ip=ip,

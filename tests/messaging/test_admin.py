@@ -246,7 +246,7 @@ def test_suppress_asks_for_a_reason_then_suppresses_with_source_staff(staff_clie
     )
     assert done.status_code == 302
     suppression = Suppression.objects.get(phone=message.to_number, active=True)
-    assert (suppression.source, suppression.reason) == ("staff", "carrier keeps filtering")
+    assert (suppression.source, suppression.reason) == ("manual", "carrier keeps filtering")
     assert suppression.created_by == staff.username
     created = _staff_audit(tenant, "suppression.created").get(target_id=suppression.pk)
     assert (created.actor_type, created.actor_label) == ("staff", staff.username)
