@@ -17,7 +17,7 @@ from workspaces.selectors import month_start
 
 from . import pricing
 from .models import DuplicateGuard, Message, MessageEvent
-from .policy import Lookups, SendDraft, evaluate
+from .policy import Lookups
 from .providers.registry import provider_name_for
 from .services import (
     SendInput,
@@ -26,23 +26,8 @@ from .services import (
     announce_many,
     enqueue_many_on_commit,
     fingerprint,
+    judge,
 )
-
-
-def _judge(workspace: Workspace, test: bool, data: SendInput, lookups: Lookups) -> SendDraft:
-    """The lock-free checks of one item (raises its first failure)."""
-    return evaluate(
-        SendDraft(
-            workspace=workspace,
-            test=test,
-            to=data.to,
-            from_=data.from_,
-            body=data.body,
-            category=data.category,
-            campaign_id=data.campaign_id,
-            lookups=lookups,
-        )
-    )
 
 
 def _lookups_for(workspace: Workspace, items: list) -> Lookups:
@@ -64,7 +49,7 @@ def message_send_batch(*, workspace: Workspace, test: bool, items: list, receive
             judged.append(item)
             continue
         try:
-            judged.append((item, _judge(workspace, test, item, lookups)))
+            judged.append((item, judge(workspace=workspace, test=test, data=item, lookups=lookups)))
         except TernError as error:
             judged.append(error)
     for attempt in range(2):

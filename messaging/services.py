@@ -148,9 +148,9 @@ def _accept_events(message: Message, draft: SendDraft, received_at) -> list:
     return events
 
 
-def message_send(*, workspace: Workspace, test: bool, data: SendInput, received_at=None) -> Message:
-    """Judge a send in CONTRACT §3's order; accept it in one short transaction, or raise."""
-    draft = evaluate(
+def judge(*, workspace: Workspace, test: bool, data: SendInput, lookups=None) -> SendDraft:
+    """Run the lock-free policy checks on a send (raises its first failure)."""
+    return evaluate(
         SendDraft(
             workspace=workspace,
             test=test,
@@ -159,8 +159,14 @@ def message_send(*, workspace: Workspace, test: bool, data: SendInput, received_
             body=data.body,
             category=data.category,
             campaign_id=data.campaign_id,
+            lookups=lookups,
         )
     )
+
+
+def message_send(*, workspace: Workspace, test: bool, data: SendInput, received_at=None) -> Message:
+    """Judge a send in CONTRACT §3's order; accept it in one short transaction, or raise."""
+    draft = judge(workspace=workspace, test=test, data=data)
     now = clock.now()
     price = pricing.price_for(
         workspace=workspace, country=draft.country, segments=draft.encoded.segments, test=test

@@ -34,26 +34,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
     ]
     search_fields = ["name", "slug", "id"]
     readonly_fields = ["id", "currency", "spend_this_month", "created_at"]
-    fields = [
-        "id",
-        "name",
-        "slug",
-        "currency",
-        "test_mode",
-        "spend_limit",
-        "spend_this_month",
-        "allowed_countries",
-        "verified_recipients",
-        "duplicate_window_seconds",
-        "rate_limit_per_second",
-        "default_sender",
-        "default_country",
-        "help_text",
-        "blocked_terms",
-        "provider",
-        "price_overrides",
-        "created_at",
-    ]
+    fields = ["id", "currency", "spend_this_month", *AUDITED_WORKSPACE_FIELDS, "created_at"]
     inlines = [MembershipInline]
 
     @admin.display(description="month-to-date spend (USD)")
