@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("compliance.api.records_urls")),
     path("", include("webhooks.api.urls")),
     path("", include("compliance.api.urls")),
+    path("", include("campaigns.api.urls")),
 ]
 
 urlpatterns = [

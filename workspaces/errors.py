@@ -335,7 +335,7 @@ _ENTRIES = [
     ),
     ErrorSpec(
         "missing_merge_field",
-        None,
+        422,
         "The template needs a field this contact does not have.",
         "Fill the contact's field, or give the merge field a default (`{{first_name|there}}`).",
         RETRY_AFTER_FIX,

@@ -7,6 +7,8 @@ import pytest
 from django.apps import apps
 from django.db import transaction
 
+from campaigns.models import Contact, Template
+from campaigns.services import contact_create, template_create
 from compliance.exports import export_create
 from compliance.models import Consent, Export, Suppression
 from compliance.services import consent_record, suppression_create
@@ -62,6 +64,8 @@ OBJECT_OF = {
     Suppression: lambda t: suppression_create(
         workspace_id=t.workspace.pk, phone="+14155550142", source="api", actor=Actor.system()
     )[0],
+    Contact: lambda t: contact_create(workspace_id=t.workspace.pk, phone="+14155550143"),
+    Template: lambda t: template_create(workspace_id=t.workspace.pk, name="t", body="Hi"),
     Consent: lambda t: consent_record(
         workspace_id=t.workspace.pk, phone="+14155550142", method="api", actor=Actor.system()
     ),
