@@ -198,17 +198,34 @@ def message_send(*, workspace: Workspace, test: bool, data: SendInput, received_
     return message
 
 
+# Apps above messaging plug in here (campaigns: the contact's own time zone); messaging may not
+# import them. Each takes (workspace_id, phone) and returns an IANA zone or None.
+TIMEZONE_LOOKUPS: list = []
+
+
+def recipient_timezone(*, workspace_id: str, phone: str) -> str | None:
+    """The recipient's own time zone, when an app above knows it."""
+    for lookup in TIMEZONE_LOOKUPS:
+        zone = lookup(workspace_id, phone)
+        if zone:
+            return zone
+    return None
+
+
 def _hold_for_quiet_hours(message: Message) -> bool:
     """Marketing outside the recipient's window waits for it: still queued, due when it opens."""
     if message.category != Message.MARKETING or message.system_reply:
         return False
-    hold = quiet_hours_hold(phone=message.to_number, now=clock.now())
+    zone = recipient_timezone(workspace_id=message.workspace_id, phone=message.to_number)
+    hold = quiet_hours_hold(phone=message.to_number, now=clock.now(), contact_tz=zone)
     if hold is None:
         return False
     Message.objects.filter(pk=message.pk).update(due_at=hold.until)
     message.due_at = hold.until
-    event_add(message, "held_quiet_hours",
-              {"rule": hold.rule, "until": hold.until, "zones": list(hold.zones)})  # fmt: skip
+    detail = {"rule": hold.rule, "until": hold.until, "zones": list(hold.zones)}
+    held = event_add(message, "held_quiet_hours", detail)
+    if hasattr(message, "timeline_cache"):  # the API answer shows the hold at once
+        message.timeline_cache.append(held)
     return True
 
 

@@ -103,3 +103,26 @@ def test_preview_reports_a_missing_merge_field(tenant):
                            {"phone": "+14155550199"}, format="json")  # fmt: skip
     assert response.status_code == 422
     assert response.json()["error"]["details"] == {"field": "last_name"}
+
+
+def test_a_contacts_time_zone_decides_its_quiet_hours(tenant):
+    """A New York number whose contact lives in Los Angeles: 21:30 ET is 18:30 there, not held."""
+    import time_machine
+
+    from compliance.services import consent_record
+    from messaging.models import Message
+    from workspaces.audit import Actor
+
+    new_yorker = "+12125550150"
+    consent_record(workspace_id=tenant.workspace.pk, phone=new_yorker, method="api",
+                   actor=Actor.system(), disclosure="offers")  # fmt: skip
+    send = {"to": new_yorker, "from": tenant.sender.number, "category": "marketing"}
+    with time_machine.travel("2026-11-18T02:30:00Z", tick=False):  # 21:30 in New York
+        held = tenant.client().post("/api/v1/messages", {**send, "body": "a"}, format="json")
+        _contact(tenant, phone=new_yorker, timezone="America/Los_Angeles")
+        free = tenant.client().post("/api/v1/messages", {**send, "body": "b"}, format="json")
+    was_held = Message.objects.get(pk=held.json()["id"]).events.filter(event="held_quiet_hours")
+    not_held = Message.objects.get(pk=free.json()["id"]).events.filter(event="held_quiet_hours")
+    assert held.status_code == 202 and was_held.exists()
+    assert held.json()["timeline"][-1]["event"] == "held_quiet_hours"
+    assert free.status_code == 202 and not not_held.exists()
