@@ -9,7 +9,6 @@ from workspaces import views as workspace_views
 api_v1 = [
     path("", include("workspaces.api.urls")),
     path("", include("messaging.api.urls")),
-    path("", include("compliance.api.records_urls")),
     path("", include("webhooks.api.urls")),
     path("", include("compliance.api.urls")),
     path("", include("campaigns.api.urls")),

@@ -229,11 +229,6 @@ def _hold_for_quiet_hours(message: Message) -> bool:
     return True
 
 
-def quiet_hours_wait(message: Message) -> bool:
-    """At claim time: True (and the message stays queued until the window) when it must wait."""
-    return _hold_for_quiet_hours(message)
-
-
 def announce(message: Message, status: str) -> None:
     """Emit `message.<status>` in the current transaction, for the workspace's webhooks."""
     emit(workspace_id=message.workspace_id, test=message.test, type=f"message.{status}",
@@ -356,7 +351,7 @@ def message_claim(*, message_id: str) -> Message | None:
         ):
             _block_suppressed(message)
             return None
-        if quiet_hours_wait(message):
+        if _hold_for_quiet_hours(message):  # re-checked at the claim
             return None
         now = clock.now()
         claimed = Message.objects.filter(pk=message_id, status=Status.QUEUED).update(
@@ -762,8 +757,3 @@ def sweep_simulator_reports() -> int:
     for sid, status, code in overdue:
         simulator_report_apply(status=status, provider_message_id=sid, error_code=code)
     return len(overdue)
-
-
-def month_of(message: Message):
-    """The UTC month a message's spend belongs to."""
-    return month_start(message.created_at)

@@ -7,29 +7,6 @@ from workspaces.audit import json_safe
 
 from .models import Message, MessageEvent
 
-# Timeline events a finished webhook delivery (or another app) may add through `event_add`.
-EVENTS = (
-    "api_request_received",
-    "scheduled",
-    "held_quiet_hours",
-    "queued",
-    "sent_to_carrier",
-    "delivered",
-    "undelivered",
-    "failed",
-    "retry_scheduled",
-    "canceled",
-    "webhook_delivered",
-    "webhook_failed",
-    "out_of_order_status_ignored",
-    "policy_passed",
-    "received",
-    "reconciled",
-    "review_opened",
-    "review_closed",
-    "suppressed",
-)
-
 
 def event_build(
     message: Message, event: str, detail: dict | None = None, at=None, dedupe_key: str | None = None

@@ -1,6 +1,5 @@
 """Every write of the webhooks app: endpoints, secrets, attempts, retries, replays, disabling."""
 
-import json
 import logging
 import random
 import time
@@ -375,9 +374,3 @@ def sweep_due_deliveries(*, limit: int = 500) -> int:
     for delivery_id in ids:
         enqueue_on_commit(delivery_id)
     return len(ids)
-
-
-def delivery_summary(delivery: WebhookDelivery) -> str:
-    """One line for logs."""
-    return json.dumps({"delivery": delivery.id, "status": delivery.status,
-                       "code": delivery.response_code})  # fmt: skip

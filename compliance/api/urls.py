@@ -1,10 +1,13 @@
-"""Routes of the compliance API."""
+"""Routes of the compliance API: suppressions, consents, exports."""
 
 from rest_framework.routers import SimpleRouter
 
+from .records import ConsentViewSet, SuppressionViewSet
 from .views import ExportViewSet
 
 router = SimpleRouter(trailing_slash=False)
+router.register("suppressions", SuppressionViewSet, basename="suppression")
+router.register("consents", ConsentViewSet, basename="consent")
 router.register("exports", ExportViewSet, basename="export")
 
 urlpatterns = router.urls

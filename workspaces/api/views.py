@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from .. import selectors, services
 from ..models import ApiToken, AuditEvent, Sender
-from .base import ListRetrieveViewSet, WorkspaceViewSet, client_ip, created
+from .base import ListRetrieveViewSet, client_ip, created
 from .serializers import (
     AuditEventSerializer,
     SenderSerializer,
@@ -139,12 +139,3 @@ class AuditEventViewSet(ListRetrieveViewSet):
     def get_queryset(self):
         """The workspace's chain (audit is not split by mode)."""
         return selectors.audit_event_list(workspace=self.request.workspace)
-
-
-__all__ = [
-    "AuditEventViewSet",
-    "SenderViewSet",
-    "TokenViewSet",
-    "WorkspaceView",
-    "WorkspaceViewSet",
-]
