@@ -7,10 +7,14 @@ class CampaignsConfig(AppConfig):
     name = "campaigns"
 
     def ready(self):
-        """A contact's time zone decides its quiet hours (messaging asks through its hook)."""
-        from messaging.services import TIMEZONE_LOOKUPS
+        """Plug into messaging's hooks: a contact's time zone decides its quiet hours, and a
+        reply with a campaign's opt-out word suppresses the number for that campaign."""
+        from messaging.services import INBOUND_HANDLERS, TIMEZONE_LOOKUPS
 
         from .selectors import contact_timezone
+        from .services import campaign_opt_out
 
         if contact_timezone not in TIMEZONE_LOOKUPS:
             TIMEZONE_LOOKUPS.append(contact_timezone)
+        if campaign_opt_out not in INBOUND_HANDLERS:
+            INBOUND_HANDLERS.append(campaign_opt_out)

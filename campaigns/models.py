@@ -1,9 +1,9 @@
-"""Contacts and message templates (campaigns and their fan-out follow)."""
+"""Contacts, their imports, message templates and campaigns."""
 
 from django.db import models
 
 from workspaces.ids import PrefixedIdField
-from workspaces.models import WorkspaceScopedModel
+from workspaces.models import ModeScopedModel, WorkspaceScopedModel
 
 
 class Contact(WorkspaceScopedModel):
@@ -34,3 +34,60 @@ class Template(WorkspaceScopedModel):
     body = models.TextField()
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
+
+
+class ContactImport(WorkspaceScopedModel):
+    """A CSV of contacts, imported on the worker; its report names every row it refused."""
+
+    PENDING, RUNNING, COMPLETED, FAILED = "pending", "running", "completed", "failed"
+
+    id = PrefixedIdField("imp")
+    status = models.CharField(max_length=10, default=PENDING)
+    file_name = models.CharField(max_length=300)
+    tags = models.JSONField(default=list, blank=True)
+    consent_disclosure = models.TextField(blank=True, default="")
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    failure = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=254, blank=True, default="")
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+
+class Campaign(ModeScopedModel):
+    """A broadcast of one body to an audience of contacts, from one sender."""
+
+    DRAFT, SCHEDULED, RUNNING, PAUSED = "draft", "scheduled", "running", "paused"
+    COMPLETED, STOPPED = "completed", "stopped"
+
+    id = PrefixedIdField("cmp")
+    name = models.CharField(max_length=200)
+    template = models.ForeignKey(Template, null=True, blank=True, on_delete=models.PROTECT)
+    body = models.TextField(blank=True, default="")
+    audience = models.JSONField(default=dict)
+    from_number = models.CharField(max_length=20)
+    send_at = models.DateTimeField(null=True, blank=True)
+    throttle_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    opt_out_keywords = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, default=DRAFT, db_index=True)
+    # Set once, by the fan-out: how many contacts were in the audience, and who was skipped why.
+    recipients = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=dict, blank=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+    # The pump chain now in charge (an older chain stops at its next turn) and when it is due.
+    pump_token = models.CharField(max_length=40, blank=True, default="")
+    pump_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class CampaignSkip(WorkspaceScopedModel):
+    """A contact of the audience the campaign did not message, and the catalogue code why."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="skips")
+    contact_id = models.CharField(max_length=40)
+    phone = models.CharField(max_length=20)
+    code = models.CharField(max_length=40)

@@ -1,5 +1,7 @@
 """Reads of campaigns data."""
 
+from messaging.models import Message
+
 from .models import Contact
 
 
@@ -12,3 +14,11 @@ def contact_timezone(workspace_id: str, phone: str) -> str | None:
         .first()
     )
     return zone or None
+
+
+def latest_campaign_message(*, workspace_id: str, phone: str, since) -> Message | None:
+    """The newest campaign message the workspace sent the number since then, if any."""
+    sent = Message.objects.for_workspace(workspace_id).filter(
+        direction=Message.OUTBOUND, to_number=phone, created_at__gte=since
+    )
+    return sent.exclude(campaign_id="").order_by("-created_at", "-id").first()

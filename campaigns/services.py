@@ -1,11 +1,36 @@
-"""Writes of contacts and templates."""
+"""Writes of contacts, templates and campaigns (launch, pause, resume, stop, the pump)."""
+
+import time
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 
+from compliance.models import Suppression
+from compliance.services import suppression_create
+from messaging.campaign_messages import (
+    campaign_counts,
+    campaign_messages_announce,
+    campaign_messages_cancel,
+    campaign_messages_hold,
+    campaign_messages_insert,
+    campaign_messages_release,
+)
+from messaging.pacing import sender_rate
+from messaging.pricing import spend_reserve
+from messaging.providers.registry import provider_name_for
+from messaging.services import BOOKED_CHUNK, campaign_window_book
+from webhooks.events import emit
 from workspaces import clock
+from workspaces.audit import Actor, audit_record
 from workspaces.errors import TernError
+from workspaces.ids import new_id
+from workspaces.models import Sender, Workspace
+from workspaces.selectors import month_to_date_spend, sender_get_active
 
-from .models import Contact, Template
+from . import fanout
+from .models import Campaign, CampaignSkip, Contact, Template
+from .resources import campaign_resource
+from .selectors import latest_campaign_message
 
 DUPLICATE_PHONE = "A contact with this phone number exists in this workspace."
 
@@ -44,3 +69,269 @@ def template_update(*, template: Template, changes: dict) -> Template:
         setattr(template, field, value)
     template.save()
     return template
+
+
+# --- Campaigns ----------------------------------------------------------------------------------
+
+EDITABLE_FIELDS = ("name", "template", "body", "audience", "from_number", "send_at",
+                   "throttle_per_minute", "opt_out_keywords")  # fmt: skip
+# The pump books this much of a campaign's sending ahead (at least one dispatch chunk's worth),
+# and comes back this long before the booked window runs out.
+PUMP_WINDOW_SECONDS = 10.0
+PUMP_MARGIN_SECONDS = 2.0
+PUMP_IDLE_SECONDS = 3.0
+# A running campaign whose pump has not come back for this long lost it (a worker died).
+PUMP_LOST_AFTER = timedelta(seconds=30)
+
+
+def campaign_create(*, workspace_id: str, test: bool, actor: Actor, **fields) -> Campaign:
+    """A new draft campaign."""
+    campaign = Campaign.objects.create(workspace_id=workspace_id, test=test,
+                                       created_at=clock.now(), **fields)  # fmt: skip
+    audit_record(workspace=workspace_id, actor=actor, action="campaign.created", target=campaign,
+                 after={"name": campaign.name})  # fmt: skip
+    return campaign
+
+
+def campaign_update(*, campaign: Campaign, changes: dict) -> Campaign:
+    """Change a draft (a campaign is edited only before its launch)."""
+    with transaction.atomic():
+        locked = _locked(campaign, allowed=(Campaign.DRAFT,), verb="edit")
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        locked.save()
+    return locked
+
+
+def _locked(campaign: Campaign, *, allowed: tuple, verb: str) -> Campaign:
+    """The campaign row, locked, in one of the allowed states; else `invalid_state`."""
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if locked.status not in allowed:
+        raise TernError(
+            "invalid_state",
+            f"A {locked.status} campaign cannot {verb}.",
+            details={"status": locked.status, "allowed_from": list(allowed)},
+        )
+    return locked
+
+
+def _sender_for(campaign: Campaign, workspace: Workspace) -> Sender:
+    """The campaign's sender, able to send (the send path's sender checks, once for all)."""
+    sender = sender_get_active(workspace=workspace, number=campaign.from_number)
+    if sender is None or not sender.sms_capable:
+        raise TernError("sender_not_sms_capable", details={"from": campaign.from_number})
+    if sender.kind == Sender.TOLL_FREE and not sender.toll_free_verified:
+        raise TernError("toll_free_not_verified", details={"from": campaign.from_number})
+    return sender
+
+
+def campaign_dry_run(*, campaign: Campaign) -> dict:
+    """What a launch would do now: recipients, who would be skipped and why, segments, cost."""
+    workspace = Workspace.objects.get(pk=campaign.workspace_id)
+    result = fanout.plan(campaign, workspace, _sender_for(campaign, workspace))
+    return {"recipients": result.recipients, "messages": len(result.messages),
+            "skipped": result.skipped, "segments": result.segments,
+            "cost": f"{result.cost:.4f}"}  # fmt: skip
+
+
+def campaign_launch(*, campaign: Campaign, actor: Actor) -> Campaign:
+    """Draft → running (or scheduled, with a future `send_at`): judge the whole audience, write
+    its messages in bulk and reserve their whole cost, in one transaction."""
+    workspace = Workspace.objects.get(pk=campaign.workspace_id)
+    now = clock.now()
+    with transaction.atomic():
+        locked = _locked(campaign, allowed=(Campaign.DRAFT,), verb="launch")
+        sender = _sender_for(locked, workspace)
+        result = fanout.plan(locked, workspace, sender)
+        _refuse_over_limit(workspace, result.cost)  # before writing anything
+        send_at = locked.send_at if locked.send_at and locked.send_at > now else None
+        campaign_messages_insert(
+            workspace_id=workspace.pk, test=locked.test, campaign_id=locked.pk,
+            from_number=locked.from_number, provider=provider_name_for(workspace, test=locked.test),
+            messages=result.messages, send_at=send_at,
+        )  # fmt: skip
+        CampaignSkip.objects.bulk_create(
+            [CampaignSkip(workspace_id=workspace.pk, campaign=locked, contact_id=contact,
+                          phone=phone, code=code) for contact, phone, code in result.skips],
+            batch_size=2000,
+        )  # fmt: skip
+        # Last: the workspace's spend row stays locked only until the commit right after.
+        if not spend_reserve(workspace=workspace, amount=result.cost):
+            _refuse_over_limit(workspace, result.cost, force=True)
+        locked.status = Campaign.SCHEDULED if send_at else Campaign.RUNNING
+        locked.recipients, locked.skipped = result.recipients, result.skipped
+        locked.launched_at = now
+        locked.save()
+        audit_record(workspace=workspace.pk, actor=actor, action="campaign.launched",
+                     target=locked, after={"recipients": result.recipients,
+                                           "messages": len(result.messages),
+                                           "skipped": result.skipped,
+                                           "cost": f"{result.cost:.4f}"})  # fmt: skip
+        ids = [m.id for m in result.messages]
+        transaction.on_commit(lambda: _after_launch(locked, workspace.pk, ids))
+    return locked
+
+
+def _after_launch(campaign: Campaign, workspace_id: str, message_ids: list[str]) -> None:
+    campaign_messages_announce(workspace_id=workspace_id, test=campaign.test,
+                               message_ids=message_ids)  # fmt: skip
+    if campaign.status == Campaign.RUNNING:
+        pump_start(campaign_id=campaign.pk)
+
+
+def _refuse_over_limit(workspace: Workspace, cost, *, force: bool = False) -> None:
+    """402 `spend_limit_exceeded` when the whole campaign does not fit under the limit."""
+    if workspace.spend_limit is None:
+        return
+    spent = month_to_date_spend(workspace=workspace)
+    if force or spent + cost > workspace.spend_limit:
+        raise TernError("spend_limit_exceeded", details={
+            "cost": f"{cost:.4f}", "spend_limit": str(workspace.spend_limit),
+            "month_to_date_spend": str(spent)})  # fmt: skip
+
+
+def campaign_pause(*, campaign: Campaign, actor: Actor) -> Campaign:
+    """Running → paused: its queued messages wait, unbooked, until `resume`."""
+    with transaction.atomic():
+        locked = _locked(campaign, allowed=(Campaign.RUNNING,), verb="pause")
+        held = campaign_messages_hold(campaign_id=locked.pk)
+        locked.status = Campaign.PAUSED
+        locked.save()
+        audit_record(workspace=locked.workspace_id, actor=actor, action="campaign.paused",
+                     target=locked, after={"held": held})  # fmt: skip
+    return locked
+
+
+def campaign_resume(*, campaign: Campaign, actor: Actor) -> Campaign:
+    """Paused → running: the held messages are queued again, for the pump to book."""
+    with transaction.atomic():
+        locked = _locked(campaign, allowed=(Campaign.PAUSED,), verb="resume")
+        released = campaign_messages_release(campaign_id=locked.pk)
+        locked.status = Campaign.RUNNING
+        locked.save()
+        audit_record(workspace=locked.workspace_id, actor=actor, action="campaign.resumed",
+                     target=locked, after={"released": released})  # fmt: skip
+        transaction.on_commit(lambda: pump_start(campaign_id=locked.pk))
+    return locked
+
+
+def campaign_stop(*, campaign: Campaign, actor: Actor) -> Campaign:
+    """Scheduled, running or paused → stopped: every unsent message is canceled and refunded."""
+    allowed = (Campaign.SCHEDULED, Campaign.RUNNING, Campaign.PAUSED)
+    with transaction.atomic():
+        locked = _locked(campaign, allowed=allowed, verb="stop")
+        canceled = campaign_messages_cancel(campaign_id=locked.pk, test=locked.test)
+        locked.status, locked.stopped_at = Campaign.STOPPED, clock.now()
+        locked.save()
+        audit_record(workspace=locked.workspace_id, actor=actor, action="campaign.stopped",
+                     target=locked, after={"canceled": canceled})  # fmt: skip
+    return locked
+
+
+# --- The pump: books a running campaign's next window of slots --------------------------------
+
+
+def pump_start(*, campaign_id: str) -> None:
+    """Start a new pump chain for the campaign; any older chain ends at its next turn."""
+    token = new_id("pmp")
+    Campaign.objects.filter(pk=campaign_id).update(pump_token=token, pump_at=clock.now())
+    _pump_enqueue(campaign_id, token, countdown=None)
+
+
+def _pump_enqueue(campaign_id: str, token: str, countdown: float | None) -> None:
+    from .tasks import campaign_pump
+
+    campaign_pump.apply_async((campaign_id, token), countdown=countdown, queue="bulk")
+
+
+def campaign_pump(*, campaign_id: str, token: str) -> None:
+    """Book the campaign's next window of messages on its sender, then come back before it ends.
+
+    The pump is the only path by which campaign messages reach the send pool, so the campaign's
+    own throttle and its sender's rate both hold however many workers there are.
+    """
+    campaign = Campaign.objects.filter(pk=campaign_id, pump_token=token).first()
+    if campaign is None or campaign.status != Campaign.RUNNING:
+        return
+    throttle = campaign.throttle_per_minute / 60 if campaign.throttle_per_minute else None
+    rate = min(sender_rate(campaign.from_number), throttle or float("inf"))
+    seconds = max(PUMP_WINDOW_SECONDS, BOOKED_CHUNK / rate)
+    booking = campaign_window_book(campaign_id=campaign.pk, sender=campaign.from_number,
+                                   seconds=seconds, campaign_rate=throttle)  # fmt: skip
+    if booking is not None:
+        wait = max(0.5, booking.end - time.time() - PUMP_MARGIN_SECONDS)
+    elif campaign_complete_if_done(campaign=campaign):
+        return
+    else:
+        wait = PUMP_IDLE_SECONDS
+    Campaign.objects.filter(pk=campaign.pk, pump_token=token).update(
+        pump_at=clock.now() + timedelta(seconds=wait)
+    )
+    _pump_enqueue(campaign.pk, token, countdown=wait)
+
+
+def campaign_complete_if_done(*, campaign: Campaign) -> bool:
+    """Running → completed once nothing is scheduled, queued or sending; `campaign.completed`."""
+    counts = campaign_counts(campaign_id=campaign.pk)["counts"]
+    if counts["scheduled"] or counts["queued"] or counts["sending"]:
+        return False
+    now = clock.now()
+    with transaction.atomic():
+        if not Campaign.objects.filter(pk=campaign.pk, status=Campaign.RUNNING).update(
+            status=Campaign.COMPLETED, completed_at=now
+        ):
+            return False
+        campaign.refresh_from_db()
+        emit(workspace_id=campaign.workspace_id, test=campaign.test, type="campaign.completed",
+             data=campaign_resource(campaign))  # fmt: skip
+    return True
+
+
+def campaigns_sweep() -> None:
+    """Beat: start campaigns whose `send_at` came; restart pumps lost with a worker."""
+    now = clock.now()
+    due = Campaign.objects.filter(status=Campaign.SCHEDULED, send_at__lte=now)
+    for campaign in due.values_list("pk", flat=True):
+        campaign_start_scheduled(campaign_id=campaign)
+    lost = Campaign.objects.filter(status=Campaign.RUNNING, pump_at__lt=now - PUMP_LOST_AFTER)
+    for campaign in lost.values_list("pk", flat=True):
+        pump_start(campaign_id=campaign)
+
+
+def campaign_start_scheduled(*, campaign_id: str) -> None:
+    """Scheduled → running at `send_at`: its messages are queued for the pump."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if campaign.status != Campaign.SCHEDULED:
+            return
+        campaign_messages_release(campaign_id=campaign.pk)
+        campaign.status = Campaign.RUNNING
+        campaign.save()
+        transaction.on_commit(lambda: pump_start(campaign_id=campaign_id))
+
+
+# --- Replies with a campaign's opt-out word ----------------------------------------------------
+
+OPT_OUT_WINDOW = timedelta(days=30)
+
+
+def campaign_opt_out(inbound, workspace: Workspace) -> bool:
+    """A reply with the opt-out word of the campaign whose message the number got last (within
+    30 days) suppresses the number for that campaign. True when it did."""
+    word = " ".join(inbound.body.split()).upper()
+    if not word:
+        return False
+    latest = latest_campaign_message(workspace_id=workspace.pk, phone=inbound.from_number,
+                                     since=clock.now() - OPT_OUT_WINDOW)  # fmt: skip
+    if latest is None:
+        return False
+    campaign = Campaign.objects.for_workspace(workspace.pk).filter(pk=latest.campaign_id).first()
+    if campaign is None or word not in {k.strip().upper() for k in campaign.opt_out_keywords}:
+        return False
+    suppression_create(
+        workspace_id=workspace.pk, phone=inbound.from_number, source="keyword",
+        scope=Suppression.CAMPAIGN, campaign_id=campaign.pk,
+        actor=Actor("system", inbound.id, f"opt-out word {word} from {inbound.from_number}"),
+        reason=f"{word} in reply to {latest.id}",
+    )  # fmt: skip
+    return True

@@ -116,6 +116,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis, Celery ------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 BROKER_DIR = VAR_DIR / "broker"
+# Threads per worker process that send booked messages at their slots (messaging.sending).
+# SQLite takes one writer at a time, so more threads would only queue on its lock.
+SEND_THREADS = env.int("SEND_THREADS", default=8 if IS_POSTGRES else 2)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_IS_EMBEDDED = CELERY_BROKER_URL.startswith("filesystem://")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -159,6 +162,7 @@ CELERY_BEAT_SCHEDULE = {
     "messaging-sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0},
     "webhooks-sweep": {"task": "webhooks.tasks.sweep", "schedule": 15.0},
     "compliance-sweep": {"task": "compliance.tasks.sweep", "schedule": 300.0},
+    "campaigns-sweep": {"task": "campaigns.tasks.sweep", "schedule": 5.0},
 }
 CELERY_TIMEZONE = "UTC"
 HEARTBEAT_STALE_SECONDS = 60

@@ -151,5 +151,29 @@ class DuplicateGuard(ModeScopedModel):
         ]
 
 
+class CampaignCounter(WorkspaceScopedModel):
+    """How many of a campaign's messages are in one status (or `cost`, in 1/10,000 USD).
+
+    Kept by database triggers on every status and reservation change of a campaign message, in
+    the changing transaction, so the counts always add up; spread over a few shards so that
+    concurrent workers rarely wait on the same row.
+    """
+
+    COST = "cost"
+    SHARDS = 8
+
+    campaign_id = models.CharField(max_length=40)
+    status = models.CharField(max_length=12)
+    shard = models.PositiveSmallIntegerField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign_id", "status", "shard"], name="campaign_counter_unique"
+            ),
+        ]
+
+
 # The simulator provider's ledger lives with its package; importing it registers it here.
 from .providers.simulator.models import SimulatorSubmission  # noqa: E402, F401

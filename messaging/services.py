@@ -2,9 +2,11 @@
 
 import hashlib
 import logging
+import math
 import random
+import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -29,7 +31,7 @@ from workspaces.models import Sender, Workspace
 from workspaces.phones import country_of
 from workspaces.selectors import month_start
 
-from . import pricing
+from . import pacing, pricing, sending
 from .encoding import encode_body
 from .models import FINAL_STATUSES, STATUS_RANK, DuplicateGuard, Message, MessageEvent, Status
 from .policy import SendDraft, evaluate
@@ -280,12 +282,85 @@ def enqueue_many_on_commit(messages: list[Message]) -> None:
         )
 
 
-def dispatch_fanout(*, message_ids: list[str], queue: str) -> None:
-    """On the worker: one dispatch task per message, so they run in parallel."""
-    from .tasks import dispatch_message
+def dispatch_paced(*, message_id: str) -> None:
+    """Book the message's slot on its sender: send now when it has come, else at the slot.
 
-    for message_id in message_ids:
-        dispatch_message.apply_async((message_id,), queue=queue)
+    Sends of the API go ahead of broadcast slots already booked (`pacing.TRANSACTIONAL_LEAD`).
+    """
+    row = Message.objects.filter(pk=message_id, status=Status.QUEUED)
+    row = row.values("from_number", "campaign_id").first()
+    if row is None:
+        return
+    booking = pacing.book(sender=row["from_number"], count=1,
+                          transactional=not row["campaign_id"])  # fmt: skip
+    if booking.start <= time.time() + SLOT_SLACK:
+        message_dispatch(message_id=message_id)
+    else:
+        sending.scheduler().at(booking.start, message_id)
+
+
+# A slot this close is sent at once rather than handed to the scheduler thread.
+SLOT_SLACK = 0.005
+
+
+def dispatch_fanout(*, message_ids: list[str], queue: str) -> None:
+    """On the worker: book each sender's slots for a batch and send each message at its slot."""
+    rows = Message.objects.filter(pk__in=message_ids, status=Status.QUEUED)
+    by_sender: dict[str, list[str]] = {}
+    for message_id, sender in rows.order_by("id").values_list("id", "from_number"):
+        by_sender.setdefault(sender, []).append(message_id)
+    for sender, ids in by_sender.items():
+        booking = pacing.book(sender=sender, count=len(ids), transactional=queue != "bulk")
+        dispatch_booked(message_ids=ids, start=booking.start, step=booking.step)
+
+
+def dispatch_booked(*, message_ids: list[str], start: float, step: float) -> None:
+    """Send booked messages at their slots (`start`, then every `step` seconds), on the pool."""
+    last = start + step * len(message_ids)
+    # Until the last slot has passed, the sweeper must not think these were lost.
+    due = datetime.fromtimestamp(last, tz=UTC) + REQUEUE_AFTER
+    Message.objects.filter(pk__in=message_ids, status=Status.QUEUED).update(due_at=due)
+    pool = sending.scheduler()
+    for index, message_id in enumerate(message_ids):
+        pool.at(start + index * step, message_id)
+
+
+def campaign_window_book(
+    *, campaign_id: str, sender: str, seconds: float, campaign_rate: float | None
+) -> pacing.Booking | None:
+    """Book the next `seconds` of a campaign's queued, unbooked messages; enqueue them in chunks.
+
+    Unbooked campaign messages are queued with no due time. Booking sets one, so a lost chunk
+    is found by the sweeper, which hands it back here (due time cleared) instead of sending it.
+    """
+    from .tasks import dispatch_booked as dispatch_booked_task
+
+    rate = min(pacing.sender_rate(sender), campaign_rate or float("inf"))
+    size = max(1, math.ceil(rate * seconds))
+    with transaction.atomic():
+        unbooked = Message.objects.filter(campaign_id=campaign_id, status=Status.QUEUED,
+                                          due_at=None).order_by("id")  # fmt: skip
+        ids = list(unbooked.select_for_update(skip_locked=True).values_list("id", flat=True)[:size])
+        if not ids:
+            return None
+        booking = pacing.book(sender=sender, count=len(ids), campaign_id=campaign_id,
+                              campaign_rate=campaign_rate)  # fmt: skip
+        due = datetime.fromtimestamp(booking.end, tz=UTC) + REQUEUE_AFTER
+        Message.objects.filter(pk__in=ids, status=Status.QUEUED).update(due_at=due)
+        for first in range(0, len(ids), BOOKED_CHUNK):
+            chunk, chunk_start = ids[first : first + BOOKED_CHUNK], booking.slot(first)
+            countdown = max(0.0, chunk_start - time.time() - CHUNK_LEAD)
+            transaction.on_commit(
+                lambda chunk=chunk, at=chunk_start, c=countdown: dispatch_booked_task.apply_async(
+                    (chunk, at, booking.step), queue="bulk", countdown=c or None
+                )
+            )
+    return booking
+
+
+# Booked campaign messages reach the worker this many at a time, a little before their slots.
+BOOKED_CHUNK = 200
+CHUNK_LEAD = 1.0
 
 
 def message_cancel(*, message: Message) -> Message:
@@ -616,6 +691,11 @@ def _report_failure(message: Message, report: StatusReport) -> None:
             event_add(locked, "review_opened", {"code": entry.code})
 
 
+# Apps above messaging act on replies here (campaigns: opt-out words); each takes (inbound
+# message, workspace) and returns True when it acted.
+INBOUND_HANDLERS: list = []
+
+
 def inbound_receive(*, sms: InboundSMS) -> Message | None:
     """Store a handset's message in the workspace owning the sender it was sent to."""
     sender = Sender.objects.filter(number=sms.to, removed_at=None).first()
@@ -648,6 +728,11 @@ def inbound_receive(*, sms: InboundSMS) -> Message | None:
         event_add(message, "received", {"provider": sms.provider})
         announce(message, "received")
         kind = keyword_of(sms.body)
+        if not kind:
+            for handler in INBOUND_HANDLERS:  # e.g. a campaign's own opt-out words
+                if handler(message, sender.workspace):
+                    event_add(message, "handled", {"by": handler.__name__})
+                    break
         if kind:
             reply = keyword_apply(workspace=sender.workspace, phone=sms.from_, kind=kind,
                                   inbound_id=message.id)  # fmt: skip
@@ -697,6 +782,11 @@ def sweep_due(*, limit: int = 500) -> int:
                 announce(message, "queued")
                 _enqueue_on_commit(message)
                 count += 1
+    # A campaign message that is due again (lost on the way, or its quiet hours are over) goes
+    # back to its campaign's pump, which books it a slot, rather than being sent out of pace.
+    Message.objects.filter(status=Status.QUEUED, due_at__lte=now).exclude(campaign_id="").update(
+        due_at=None
+    )
     for message in Message.objects.filter(status=Status.QUEUED, due_at__lte=now)[:limit]:
         with transaction.atomic():
             if Message.objects.filter(pk=message.pk, status=Status.QUEUED, due_at__lte=now).update(

@@ -10,14 +10,20 @@ from . import services
     name="messaging.tasks.dispatch_message", acks_late=True, time_limit=60, soft_time_limit=50
 )
 def dispatch_message(message_id: str) -> None:
-    """Claim and submit one message (safe to run twice: the claim is a conditional UPDATE)."""
-    services.message_dispatch(message_id=message_id)
+    """Claim and submit one message at its sender's pace (safe twice: the claim is conditional)."""
+    services.dispatch_paced(message_id=message_id)
 
 
 @shared_task(name="messaging.tasks.dispatch_fanout", acks_late=True)
 def dispatch_fanout(message_ids: list[str], queue: str) -> None:
-    """Publish one dispatch task per message of a batch (publishing off the request path)."""
+    """Book a batch's slots and send each message at its slot, on this process's send pool."""
     services.dispatch_fanout(message_ids=message_ids, queue=queue)
+
+
+@shared_task(name="messaging.tasks.dispatch_booked", acks_late=True)
+def dispatch_booked(message_ids: list[str], start: float, step: float) -> None:
+    """Send campaign messages whose slots a campaign's pump booked, each at its slot."""
+    services.dispatch_booked(message_ids=message_ids, start=start, step=step)
 
 
 @shared_task(name="messaging.tasks.simulator_report")

@@ -71,6 +71,14 @@ def sender_for(workspace: Workspace, **kwargs) -> Sender:
     return services.sender_create(workspace=workspace, actor=services.member_actor(owner), **fields)
 
 
+_short_codes = itertools.count(50000)
+
+
+def short_code_for(workspace: Workspace, mps: int = 100) -> Sender:
+    """A US short code of the workspace: 100 msg/s (or a lower `mps`), for traffic in bulk."""
+    return sender_for(workspace, number=str(next(_short_codes)), kind=Sender.SHORT_CODE, mps=mps)
+
+
 __all__ = [
     "ALL_SCOPES",
     "UserFactory",
@@ -78,6 +86,7 @@ __all__ = [
     "member",
     "next_number",
     "sender_for",
+    "short_code_for",
     "token_for",
 ]
 

@@ -57,6 +57,12 @@ def enqueue_on_commit(delivery_id: str, countdown: float | None = None) -> None:
     )
 
 
+def wanted(*, workspace_id: str, test: bool, type: str) -> bool:
+    """True when an enabled endpoint of this mode subscribes to the event type."""
+    endpoints = WebhookEndpoint.objects.filter(workspace_id=workspace_id, test=test, enabled=True)
+    return any(endpoint.wants(type) for endpoint in endpoints)
+
+
 def emit_many(*, workspace_id: str, test: bool, type: str, items: list[dict]) -> list[Event]:
     """`emit` for many resources of one type at once (a batch): a few statements in all."""
     if not items:

@@ -7,6 +7,7 @@ from compliance.models import Suppression
 from messaging import services
 from messaging.models import FINAL_STATUSES, Message, SimulatorSubmission
 
+from ..factories import short_code_for
 from ..workers import celery_processes, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -17,15 +18,16 @@ NUMBERS = [STOPPER, *(f"+1415555{n:04d}" for n in range(2000, 2019))]
 
 def test_no_claim_after_the_stop_commits(client, tenant):
     """Messages to the stopping number: claimed before the STOP, or failed unsent after it."""
+    sender = short_code_for(tenant.workspace)  # 100/s, so the worker is busy when STOP comes
     ids = [
         services.message_send(workspace=tenant.workspace, test=False, data=services.SendInput(
-            to=NUMBERS[i % len(NUMBERS)], body=f"update {i}", from_=tenant.sender.number)).id
+            to=NUMBERS[i % len(NUMBERS)], body=f"update {i}", from_=sender.number)).id
         for i in range(1000)
     ]  # fmt: skip
     with celery_processes("worker"):
         wait_for(lambda: Message.objects.filter(status="sent").count() >= 100, timeout=120)
         stop = client.post("/hooks/simulator/inbound",
-                           {"from": STOPPER, "to": tenant.sender.number, "body": "STOP"},
+                           {"from": STOPPER, "to": sender.number, "body": "STOP"},
                            content_type="application/json")  # fmt: skip
         assert stop.status_code == 200
         stopped_at = Suppression.objects.get(phone=STOPPER, active=True).created_at

@@ -16,6 +16,7 @@ from messaging.models import FINAL_STATUSES, Message, SimulatorSubmission
 from messaging.pricing import PROCESSING_FEE
 from workspaces.selectors import month_to_date_spend
 
+from ..factories import short_code_for
 from ..workers import celery_processes, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -119,14 +120,13 @@ def _kill_group(procs) -> None:
 def test_worker_killed_mid_run_loses_nothing_and_sends_nothing_twice(tenant):
     """SIGKILL in the middle of 1,000 sends, restart: each submitted at most once, none lost."""
     tenant.workspace.rate_limit_per_second = 500
+    sender = short_code_for(tenant.workspace)  # 100/s: a long code would pace this to 17 min
     numbers = [f"+1415556{i:04d}" for i in range(1000, 2000)]  # no scripted endings
     ids = [
         services.message_send(
             workspace=tenant.workspace,
             test=False,
-            data=services.SendInput(
-                to=number, body="your code is 1234", from_=tenant.sender.number
-            ),
+            data=services.SendInput(to=number, body="your code is 1234", from_=sender.number),
         ).id
         for number in numbers
     ]
@@ -157,8 +157,9 @@ def test_worker_killed_mid_run_loses_nothing_and_sends_nothing_twice(tenant):
 
 def test_a_batch_fans_out_to_the_worker_and_is_delivered(tenant):
     """Batch items reach the worker through fan-out tasks and are delivered like lone sends."""
+    sender = short_code_for(tenant.workspace)
     items = [
-        {"to": f"+1415557{i:04d}", "from": tenant.sender.number, "body": f"batch {i}"}
+        {"to": f"+1415557{i:04d}", "from": sender.number, "body": f"batch {i}"}
         for i in range(1000, 1150)
     ]
     results = tenant.client().post("/api/v1/messages/batch", {"messages": items}, format="json")

@@ -7,7 +7,7 @@ import pytest
 from django.apps import apps
 from django.db import transaction
 
-from campaigns.models import Contact, Template
+from campaigns.models import Campaign, Contact, ContactImport, Template
 from campaigns.services import contact_create, template_create
 from compliance.exports import export_create
 from compliance.models import Consent, Export, Suppression
@@ -16,6 +16,7 @@ from messaging.models import Message
 from webhooks.events import emit
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 from webhooks.services import endpoint_create
+from workspaces import clock
 from workspaces.audit import Actor
 from workspaces.models import ApiToken, AuditEvent, Sender, Workspace
 
@@ -66,6 +67,17 @@ OBJECT_OF = {
     )[0],
     Contact: lambda t: contact_create(workspace_id=t.workspace.pk, phone="+14155550143"),
     Template: lambda t: template_create(workspace_id=t.workspace.pk, name="t", body="Hi"),
+    Campaign: lambda t: Campaign.objects.create(
+        workspace=t.workspace,
+        name="c",
+        body="Hi",
+        audience={"all": True},
+        from_number=t.sender.number,
+        created_at=clock.now(),
+    ),
+    ContactImport: lambda t: ContactImport.objects.create(
+        workspace=t.workspace, file_name="x.csv", created_at=clock.now()
+    ),
     Consent: lambda t: consent_record(
         workspace_id=t.workspace.pk, phone="+14155550142", method="api", actor=Actor.system()
     ),

@@ -1,0 +1,230 @@
+"""Set-based writes of a campaign's messages: insert them all, hold, release or cancel them.
+
+A campaign moves thousands of messages at once, so these are single statements (COPY, INSERT,
+UPDATE … RETURNING), never a loop of saves. Each message's timeline still gets its event, and
+the per-campaign status counters follow every change through the database's triggers.
+"""
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Sum
+
+from webhooks.events import emit_many, wanted
+from workspaces import clock
+from workspaces.audit import json_safe
+from workspaces.errors import delivery_error
+from workspaces.models import units_to_usd, usd_to_units
+from workspaces.selectors import month_start
+
+from . import pricing
+from .models import CampaignCounter, Message, MessageEvent, Status
+from .resources import message_event_data
+
+COUNTED_STATUSES = (
+    Status.SCHEDULED, Status.QUEUED, Status.SENDING, Status.SENT, Status.DELIVERED,
+    Status.UNDELIVERED, Status.FAILED, Status.CANCELED,
+)  # fmt: skip
+MESSAGE_COLUMNS = (
+    "id", "workspace_id", "test", "direction", "status", "to_number", "from_number", "body",
+    "category", "segments", "encoding", "price", "currency", "reserved", "campaign_id",
+    "provider", "metadata", "send_at", "attempts", "review", "system_reply", "created_at",
+    "updated_at",
+)  # fmt: skip
+EVENT_COLUMNS = ("workspace_id", "message_id", "event", "at", "detail")
+
+
+@dataclass
+class CampaignMessage:
+    """One recipient's message as the fan-out decided it."""
+
+    id: str
+    to: str
+    body: str
+    segments: int
+    encoding: str
+    price: Decimal
+    relied_on: dict
+
+
+def shard_of(message_id: str) -> int:
+    """The counter shard of a message (as the triggers compute it: last character mod 8)."""
+    return ord(message_id[-1]) % CampaignCounter.SHARDS
+
+
+def _write_rows(table: str, columns: tuple, rows: Iterable[tuple]) -> None:
+    """Insert many rows: COPY on PostgreSQL, executemany elsewhere."""
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        # The same connection as Django's, so the rows join the caller's transaction.
+        raw = connection.connection.cursor()
+        with raw, raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    # Table and column names come from our models, never from input.
+    marks = ", ".join(["%s"] * len(columns))
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608
+                           list(rows))  # fmt: skip
+
+
+def _db_time(value):
+    """A datetime as the database driver takes it."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def campaign_messages_insert(
+    *,
+    workspace_id: str,
+    test: bool,
+    campaign_id: str,
+    from_number: str,
+    provider: str,
+    messages: list[CampaignMessage],
+    send_at=None,
+) -> None:
+    """Write a campaign's messages (queued, or scheduled for `send_at`) with their first events.
+
+    Queued messages carry no due time: the campaign's pump books their slots and sets one.
+    """
+    now = clock.now()
+    status = Status.SCHEDULED if send_at else Status.QUEUED
+    at, send_time = _db_time(now), _db_time(send_at) if send_at else None
+    _write_rows(
+        Message._meta.db_table,
+        MESSAGE_COLUMNS,
+        (
+            (m.id, workspace_id, test, Message.OUTBOUND, status, m.to, from_number, m.body,
+             Message.MARKETING, m.segments, m.encoding, m.price, "USD", m.price, campaign_id,
+             provider, "{}", send_time, 0, "", False, at, at)
+            for m in messages
+        ),
+    )  # fmt: skip
+    if send_at:
+        last_event = "scheduled"
+        last_detail = json.dumps(json_safe({"send_at": send_at, "campaign": campaign_id}))
+    else:
+        last_event, last_detail = "queued", json.dumps({"campaign": campaign_id})
+    _write_rows(MessageEvent._meta.db_table, EVENT_COLUMNS, _first_events(
+        workspace_id, messages, at, last_event, last_detail, from_number, campaign_id))  # fmt: skip
+    _counters_create(workspace_id, campaign_id, status, messages)
+
+
+def _first_events(workspace_id, messages, at, last_event, last_detail, sender, campaign_id):
+    for m in messages:
+        passed = json.dumps(json_safe({"sender": sender, "campaign": campaign_id, **m.relied_on}))
+        yield (workspace_id, m.id, "policy_passed", at, passed)
+        yield (workspace_id, m.id, last_event, at, last_detail)
+
+
+def _counters_create(workspace_id: str, campaign_id: str, status: str, messages: list) -> None:
+    """Every counter row of the campaign, holding what was just inserted."""
+    counts = [0] * CampaignCounter.SHARDS
+    cost = [0] * CampaignCounter.SHARDS
+    for m in messages:
+        shard = shard_of(m.id)
+        counts[shard] += 1
+        cost[shard] += usd_to_units(m.price)
+    rows = [
+        CampaignCounter(workspace_id=workspace_id, campaign_id=campaign_id, status=name,
+                        shard=shard, n=counts[shard] if name == status else 0)
+        for name in COUNTED_STATUSES for shard in range(CampaignCounter.SHARDS)
+    ] + [
+        CampaignCounter(workspace_id=workspace_id, campaign_id=campaign_id,
+                        status=CampaignCounter.COST, shard=shard, n=cost[shard])
+        for shard in range(CampaignCounter.SHARDS)
+    ]  # fmt: skip
+    CampaignCounter.objects.bulk_create(rows)
+
+
+def campaign_counts(*, campaign_id: str) -> dict:
+    """Messages per status and the cost so far (one consistent read of the counters)."""
+    totals = {name: 0 for name in COUNTED_STATUSES}
+    totals[CampaignCounter.COST] = 0
+    rows = CampaignCounter.objects.filter(campaign_id=campaign_id).values("status")
+    for row in rows.annotate(total=Sum("n")):
+        totals[row["status"]] = int(row["total"])
+    cost = units_to_usd(totals.pop(CampaignCounter.COST))
+    return {"counts": totals, "cost": cost}
+
+
+def _move(campaign_id: str, from_statuses: tuple, sets: str, params: list) -> list[tuple]:
+    """UPDATE the campaign's messages in these statuses; the rows changed (id, workspace, price,
+    created). An unsent message's reservation is its price: settlement comes only at the end."""
+    marks = ", ".join(["%s"] * len(from_statuses))
+    sql = (
+        f"UPDATE {Message._meta.db_table} SET {sets}, updated_at = %s "  # noqa: S608
+        f"WHERE campaign_id = %s AND status IN ({marks}) "
+        "RETURNING id, workspace_id, price, created_at"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, _db_time(clock.now()), campaign_id, *from_statuses])
+        return cursor.fetchall()
+
+
+def _events_for(rows: list[tuple], event: str, detail: dict) -> None:
+    at, data = _db_time(clock.now()), json.dumps(json_safe(detail))
+    _write_rows(
+        MessageEvent._meta.db_table, EVENT_COLUMNS, ((r[1], r[0], event, at, data) for r in rows)
+    )
+
+
+def campaign_messages_hold(*, campaign_id: str) -> int:
+    """Pause: the campaign's queued messages wait as `scheduled`, with no slot."""
+    rows = _move(campaign_id, (Status.QUEUED,), "status = %s, due_at = NULL", [Status.SCHEDULED])
+    _events_for(rows, "campaign_paused", {"campaign": campaign_id})
+    return len(rows)
+
+
+def campaign_messages_release(*, campaign_id: str) -> int:
+    """Resume (or the scheduled launch time came): `scheduled` → `queued`, for the pump to book."""
+    rows = _move(campaign_id, (Status.SCHEDULED,), "status = %s, due_at = NULL", [Status.QUEUED])
+    _events_for(rows, "queued", {"campaign": campaign_id})
+    return len(rows)
+
+
+def campaign_messages_cancel(*, campaign_id: str, test: bool) -> int:
+    """Stop: every unsent message → `canceled` (`stopped_by_user`), its reservation released.
+
+    Messages already claimed by a worker (`sending`) are past stopping and finish normally.
+    """
+    error = json.dumps(delivery_error("stopped_by_user"))
+    now = clock.now()
+    rows = _move(
+        campaign_id,
+        (Status.QUEUED, Status.SCHEDULED),
+        "status = %s, due_at = NULL, error = %s, reserved = 0, settled_at = %s",
+        [Status.CANCELED, error, _db_time(now)],
+    )
+    _events_for(rows, "canceled", {"code": "stopped_by_user", "campaign": campaign_id})
+    released: dict = {}
+    for _, workspace_id, price, created_at in rows:
+        key = (workspace_id, month_start(_aware(created_at)))
+        released[key] = released.get(key, Decimal(0)) + Decimal(str(price))
+    for (workspace_id, month), amount in released.items():
+        pricing.spend_adjust(workspace_id=workspace_id, month=month, delta=-amount)
+    if rows and wanted(workspace_id=rows[0][1], test=test, type="message.canceled"):
+        canceled = Message.objects.filter(pk__in=[r[0] for r in rows])
+        emit_many(workspace_id=rows[0][1], test=test, type="message.canceled",
+                  items=[message_event_data(m) for m in canceled.iterator()])  # fmt: skip
+    return len(rows)
+
+
+def _aware(value):
+    """SQLite hands back naive UTC datetimes (or strings) from a raw query."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def campaign_messages_announce(*, workspace_id: str, test: bool, message_ids: list[str]) -> None:
+    """`message.queued` for a campaign's new messages, when an endpoint asks for it."""
+    if message_ids and wanted(workspace_id=workspace_id, test=test, type="message.queued"):
+        queued = Message.objects.filter(pk__in=message_ids)
+        emit_many(workspace_id=workspace_id, test=test, type="message.queued",
+                  items=[message_event_data(m) for m in queued.iterator()])  # fmt: skip

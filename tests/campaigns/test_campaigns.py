@@ -1,0 +1,304 @@
+"""Campaigns: drafts, the dry run, launch (fan-out, skips, reservation), pause, resume, stop."""
+
+from decimal import Decimal
+
+import pytest
+
+from campaigns.models import Campaign, CampaignSkip, Contact
+from campaigns.resources import campaign_stats
+from compliance.models import Consent, Suppression
+from compliance.services import suppression_create
+from messaging.models import CampaignCounter, Message, MessageEvent, Status
+from messaging.providers.base import InboundSMS
+from messaging.services import inbound_receive
+from tests.factories import next_number
+from workspaces import clock
+from workspaces.audit import Actor
+from workspaces.models import SpendMonth, Workspace
+
+pytestmark = pytest.mark.django_db
+
+
+def audience(tenant, count: int, *, tags=("vip",), consent=True, **fields) -> list[Contact]:
+    """`count` contacts (with marketing consent unless told otherwise)."""
+    now = clock.now()
+    contacts = Contact.objects.bulk_create(
+        [
+            Contact(
+                workspace=tenant.workspace,
+                phone=next_number(),
+                first_name=f"F{i}",
+                tags=list(tags),
+                created_at=now,
+                **fields,
+            )
+            for i in range(count)
+        ]
+    )
+    if consent:
+        Consent.objects.bulk_create(
+            [
+                Consent(
+                    workspace=tenant.workspace,
+                    phone=c.phone,
+                    method="web_form",
+                    captured_at=now,
+                    created_at=now,
+                )
+                for c in contacts
+            ]
+        )
+    return contacts
+
+
+def draft(tenant, **fields):
+    """A draft campaign through the API (body with a merge field, tag audience)."""
+    payload = {
+        "name": "Spring sale",
+        "body": "Hi {{first_name|there}}, 20% off today.",
+        "audience": {"tags": ["vip"]},
+        "from": tenant.sender.number,
+        **fields,
+    }
+    response = tenant.client().post("/api/v1/campaigns", payload, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def act(tenant, campaign_id: str, verb: str):
+    return tenant.client().post(f"/api/v1/campaigns/{campaign_id}/{verb}", format="json")
+
+
+def assert_identity(stats: dict) -> None:
+    """recipients = sum of skipped + every message status."""
+    statuses = (
+        "scheduled",
+        "queued",
+        "sending",
+        "sent",
+        "delivered",
+        "undelivered",
+        "failed",
+        "canceled",
+    )
+    assert stats["recipients"] == sum(stats["skipped"].values()) + sum(
+        stats[s] for s in statuses
+    ), stats
+
+
+def test_draft_is_created_edited_and_validated(tenant):
+    """A draft answers with zeroed stats; bad merge fields, both body and template, no audience
+    are refused; a draft can be edited, a launched campaign cannot."""
+    created = draft(tenant)
+    assert created["status"] == "draft" and created["id"].startswith("cmp_")
+    assert created["stats"]["recipients"] == 0 and created["stats"]["cost"] == "0.0000"
+    client = tenant.client()
+    bad = client.post(
+        "/api/v1/campaigns",
+        {
+            "name": "x",
+            "body": "Hi {{nickname}}",
+            "audience": {"all": True},
+            "from": tenant.sender.number,
+        },
+        format="json",
+    )
+    assert bad.status_code == 400 and "body" in bad.json()["error"]["details"]
+    no_audience = client.post(
+        "/api/v1/campaigns",
+        {"name": "x", "body": "Hi", "audience": {}, "from": tenant.sender.number},
+        format="json",
+    )
+    assert no_audience.status_code == 400
+    patched = client.patch(f"/api/v1/campaigns/{created['id']}", {"name": "Summer"}, format="json")
+    assert patched.status_code == 200 and patched.json()["name"] == "Summer"
+    audience(tenant, 1)
+    assert act(tenant, created["id"], "launch").status_code == 200
+    late = client.patch(f"/api/v1/campaigns/{created['id']}", {"name": "x"}, format="json")
+    assert late.status_code == 409 and late.json()["error"]["code"] == "invalid_state"
+
+
+def test_dry_run_counts_and_skips_without_writing(tenant):
+    """The dry run names every skip code and the cost, and writes no message."""
+    audience(tenant, 5)
+    audience(tenant, 2, consent=False)
+    suppressed = audience(tenant, 1)[0]
+    suppression_create(
+        workspace_id=tenant.workspace.pk, phone=suppressed.phone, source="api", actor=Actor.system()
+    )
+    audience(tenant, 3, tags=("other",))
+    campaign = draft(tenant)
+    response = act(tenant, campaign["id"], "dry-run")
+    assert response.status_code == 200
+    assert response.json() == {
+        "recipients": 8,
+        "messages": 5,
+        "segments": 5,
+        "cost": "0.0395",
+        "skipped": {"consent_required": 2, "workspace_suppressed": 1},
+    }
+    assert not Message.objects.filter(campaign_id=campaign["id"]).exists()
+
+
+def test_launch_fans_out_and_the_identity_holds(tenant, other_tenant):
+    """Launch writes one queued marketing message per passing contact with its timeline,
+    records every skip, reserves the whole cost, and the stats add up."""
+    contacts = audience(tenant, 20)
+    audience(tenant, 3, consent=False)
+    audience(other_tenant, 5)  # B's contacts never join A's campaign
+    campaign = draft(tenant)
+    launched = act(tenant, campaign["id"], "launch")
+    assert launched.status_code == 200, launched.content
+    body = launched.json()
+    assert body["status"] == "running"
+    stats = body["stats"]
+    assert stats["queued"] == 20 and stats["skipped"] == {"consent_required": 3}
+    assert stats["recipients"] == 23 and stats["cost"] == "0.1580"
+    assert_identity(stats)
+    messages = Message.objects.filter(campaign_id=campaign["id"])
+    assert messages.count() == 20
+    assert {m.to_number for m in messages} == {c.phone for c in contacts}
+    first = messages.get(to_number=contacts[0].phone)
+    assert first.category == Message.MARKETING and first.body == "Hi F0, 20% off today."
+    assert first.workspace_id == tenant.workspace.pk and first.due_at is None
+    timeline = list(MessageEvent.objects.filter(message=first).values_list("event", flat=True))
+    assert timeline == ["policy_passed", "queued"]
+    passed = MessageEvent.objects.get(message=first, event="policy_passed").detail
+    assert passed["consent"]["method"] == "web_form" and passed["campaign"] == campaign["id"]
+    assert CampaignSkip.objects.filter(campaign_id=campaign["id"]).count() == 3
+    spend = SpendMonth.objects.get(workspace=tenant.workspace)
+    assert spend.units == 1580
+    api_message = tenant.client().get(f"/api/v1/messages/{first.id}").json()
+    assert api_message["campaign"] == campaign["id"]
+    assert other_tenant.client().get(f"/api/v1/campaigns/{campaign['id']}").status_code == 404
+    assert other_tenant.client().get("/api/v1/campaigns").json()["results"] == []
+
+
+def test_counters_follow_every_status_change(tenant):
+    """Status moves by any path keep the counters equal to a count of the messages."""
+    audience(tenant, 12)
+    campaign = draft(tenant)
+    act(tenant, campaign["id"], "launch")
+    messages = list(Message.objects.filter(campaign_id=campaign["id"]))
+    Message.objects.filter(pk=messages[0].pk).update(status=Status.SENDING)
+    Message.objects.filter(pk__in=[m.pk for m in messages[1:4]]).update(status=Status.DELIVERED)
+    Message.objects.filter(pk=messages[4].pk).update(reserved=Decimal("0.0010"))
+    stats = campaign_stats(Campaign.objects.get(pk=campaign["id"]))
+    actual = {
+        s: Message.objects.filter(campaign_id=campaign["id"], status=s).count()
+        for s in ("queued", "sending", "delivered")
+    }
+    assert {s: stats[s] for s in actual} == actual == {"queued": 8, "sending": 1, "delivered": 3}
+    assert stats["cost"] == "0.0879"  # 11 × 0.0079 + 0.0010
+    assert_identity(stats)
+    assert CampaignCounter.objects.filter(campaign_id=campaign["id"]).count() == 9 * 8
+
+
+def test_launch_over_the_spend_limit_is_refused_whole(tenant):
+    """A campaign that does not fit under the limit: 402 and nothing written."""
+    Workspace.objects.filter(pk=tenant.workspace.pk).update(spend_limit=Decimal("0.05"))
+    audience(tenant, 10)  # 10 × 0.0079 = 0.079 > 0.05
+    campaign = draft(tenant)
+    response = act(tenant, campaign["id"], "launch")
+    assert response.status_code == 402
+    assert response.json()["error"]["code"] == "spend_limit_exceeded"
+    assert response.json()["error"]["details"]["cost"] == "0.0790"
+    assert not Message.objects.filter(campaign_id=campaign["id"]).exists()
+    assert tenant.client().get(f"/api/v1/campaigns/{campaign['id']}").json()["status"] == "draft"
+
+
+def test_state_machine_and_stop_cancels_unsent(tenant):
+    """pause → resume → stop; wrong moves are 409; stop cancels with stopped_by_user and
+    releases the reservation of every canceled message."""
+    audience(tenant, 6)
+    campaign = draft(tenant)
+    cid = campaign["id"]
+    assert act(tenant, cid, "pause").json()["error"]["code"] == "invalid_state"
+    act(tenant, cid, "launch")
+    sent = Message.objects.filter(campaign_id=cid).first()
+    Message.objects.filter(pk=sent.pk).update(status=Status.SENT)
+    paused = act(tenant, cid, "pause").json()
+    assert paused["status"] == "paused" and paused["stats"]["scheduled"] == 5
+    assert act(tenant, cid, "launch").status_code == 409
+    resumed = act(tenant, cid, "resume").json()
+    assert resumed["status"] == "running" and resumed["stats"]["queued"] == 5
+    stopped = act(tenant, cid, "stop")
+    assert stopped.status_code == 200
+    stats = stopped.json()["stats"]
+    assert stopped.json()["status"] == "stopped" and stats["canceled"] == 5 and stats["sent"] == 1
+    assert_identity(stats)
+    canceled = Message.objects.filter(campaign_id=cid, status=Status.CANCELED)
+    assert {m.error["code"] for m in canceled} == {"stopped_by_user"}
+    assert all(m.reserved == 0 and m.settled_at for m in canceled)
+    assert SpendMonth.objects.get(workspace=tenant.workspace).units == 79  # the sent one only
+    assert stats["cost"] == "0.0079"
+    assert act(tenant, cid, "resume").status_code == 409
+
+
+def test_scheduled_launch_waits_for_send_at(tenant):
+    """With a future send_at, launch → scheduled; the sweep starts it when the time comes."""
+    from campaigns.services import campaigns_sweep
+
+    audience(tenant, 3)
+    later = "2030-01-01T10:00:00Z"
+    campaign = draft(tenant, send_at=later)
+    launched = act(tenant, campaign["id"], "launch").json()
+    assert launched["status"] == "scheduled" and launched["stats"]["scheduled"] == 3
+    campaigns_sweep()
+    assert Campaign.objects.get(pk=campaign["id"]).status == "scheduled"
+    Campaign.objects.filter(pk=campaign["id"]).update(send_at=clock.now())
+    campaigns_sweep()
+    running = tenant.client().get(f"/api/v1/campaigns/{campaign['id']}").json()
+    assert running["status"] == "running" and running["stats"]["queued"] == 3
+
+
+def test_missing_merge_field_and_blocked_content_are_skipped(tenant):
+    """A recipient without a needed field, or whose body carries a blocked term, is skipped."""
+    audience(tenant, 2, attributes={"code": "A1"})
+    audience(tenant, 1)
+    Contact.objects.filter(workspace=tenant.workspace).update(first_name="")
+    Contact.objects.filter(workspace=tenant.workspace).first()
+    contact = Contact.objects.filter(workspace=tenant.workspace, attributes={"code": "A1"}).first()
+    contact.attributes = {"code": "cannabis"}
+    contact.save()
+    campaign = draft(tenant, body="Your code: {{attributes.code}}")
+    stats = act(tenant, campaign["id"], "launch").json()["stats"]
+    assert stats["skipped"] == {"missing_merge_field": 1, "content_blocked": 1}
+    assert stats["queued"] == 1
+
+
+def test_reply_with_a_campaign_opt_out_word_suppresses_for_that_campaign(tenant):
+    """`LEAVE` to a campaign whose words include it → a campaign suppression; the next launch
+    of that campaign's audience would skip the number; other words do nothing."""
+    contact = audience(tenant, 1)[0]
+    campaign = draft(tenant, opt_out_keywords=["leave", "Bye"])
+    assert campaign["opt_out_keywords"] == ["BYE", "LEAVE"]
+    act(tenant, campaign["id"], "launch")
+
+    def reply(body: str, sid: str):
+        inbound_receive(
+            sms=InboundSMS(
+                provider="simulator",
+                provider_message_id=sid,
+                from_=contact.phone,
+                to=tenant.sender.number,
+                body=body,
+            )
+        )
+
+    reply("hello", "in1")
+    assert not Suppression.objects.filter(scope="campaign").exists()
+    reply(" leave ", "in2")
+    suppression = Suppression.objects.get(scope="campaign")
+    assert suppression.campaign_id == campaign["id"] and suppression.phone == contact.phone
+    assert suppression.workspace_id == tenant.workspace.pk
+    assert not Suppression.objects.filter(scope="workspace").exists()
+
+
+def test_campaign_routes_need_their_scopes(tenant):
+    """A viewer reads campaigns but may not create or launch one."""
+    campaign = draft(tenant)
+    viewer = tenant.client("viewer")
+    assert viewer.get(f"/api/v1/campaigns/{campaign['id']}").status_code == 200
+    assert viewer.post(f"/api/v1/campaigns/{campaign['id']}/launch").status_code == 403
+    assert viewer.post("/api/v1/campaigns", {"name": "x"}, format="json").status_code == 403

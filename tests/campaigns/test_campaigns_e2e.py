@@ -1,0 +1,257 @@
+"""Campaigns through real workers: fan-out, delivery, stop, pacing, and transactional sends
+keeping their latency while another workspace broadcasts (CONTRACT §7, issue 6 acceptance)."""
+
+import itertools
+import statistics
+import time
+
+import pytest
+
+from campaigns.models import Campaign, Contact
+from compliance.models import Consent
+from compliance.services import suppression_create
+from messaging.models import Message, MessageEvent, SimulatorSubmission, Status
+from tests.factories import short_code_for
+from workspaces import clock
+from workspaces.audit import Actor
+from workspaces.models import Sender
+
+from ..workers import celery_processes, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def short_code(tenant, mps: int = 100) -> Sender:
+    """A US short code of the tenant (100/s, or its lower `mps`)."""
+    return short_code_for(tenant.workspace, mps=mps)
+
+
+_phones = itertools.count(2_000_000)
+
+
+def contacts(tenant, count: int, *, consent: bool = True) -> list[Contact]:
+    """`count` contacts tagged `all`, with marketing consent unless told otherwise."""
+    now = clock.now()
+    made = Contact.objects.bulk_create(
+        [
+            Contact(
+                workspace=tenant.workspace,
+                phone=f"+1212{next(_phones):07d}",
+                first_name="Ann",
+                tags=["all"],
+                created_at=now,
+            )
+            for _ in range(count)
+        ],
+        batch_size=5000,
+    )
+    if consent:
+        Consent.objects.bulk_create(
+            [
+                Consent(
+                    workspace=tenant.workspace,
+                    phone=c.phone,
+                    method="web_form",
+                    captured_at=now,
+                    created_at=now,
+                )
+                for c in made
+            ],
+            batch_size=5000,
+        )
+    return made
+
+
+def campaign(tenant, sender: Sender, **fields) -> str:
+    """A draft campaign to everyone tagged `all`."""
+    response = tenant.client().post(
+        "/api/v1/campaigns",
+        {
+            "name": "Broadcast",
+            "body": "Hi {{first_name}}, news from us. Reply STOP to opt out.",
+            "audience": {"tags": ["all"]},
+            "from": sender.number,
+            **fields,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+def act(tenant, campaign_id: str, verb: str) -> dict:
+    response = tenant.client().post(f"/api/v1/campaigns/{campaign_id}/{verb}")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def stats(tenant, campaign_id: str) -> dict:
+    return tenant.client().get(f"/api/v1/campaigns/{campaign_id}").json()
+
+
+STATUSES = (
+    "scheduled",
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "undelivered",
+    "failed",
+    "canceled",
+)
+
+
+def identity_holds(s: dict) -> bool:
+    return s["recipients"] == sum(s["skipped"].values()) + sum(s[k] for k in STATUSES)
+
+
+@pytest.mark.postgres_only("10,000 recipients through real workers: minutes on SQLite")
+def test_ten_thousand_recipients_with_skips_all_delivered(tenant, other_tenant):
+    """10,000 contacts, 300 suppressed, 200 without consent, from a short code: 9,500
+    messages, 500 skipped with their codes, the identity holding at every poll, all delivered."""
+    sender = short_code(tenant)
+    audience = contacts(tenant, 9_800)
+    contacts(tenant, 200, consent=False)
+    for contact in audience[:300]:
+        suppression_create(
+            workspace_id=tenant.workspace.pk,
+            phone=contact.phone,
+            source="api",
+            actor=Actor.system(),
+        )
+    contacts(other_tenant, 50)
+    cid = campaign(tenant, sender)
+    launched = act(tenant, cid, "launch")
+    assert launched["stats"]["skipped"] == {"workspace_suppressed": 300, "consent_required": 200}
+    assert launched["stats"]["queued"] == 9_500 and launched["stats"]["recipients"] == 10_000
+    polls = []
+
+    def done():
+        now = stats(tenant, cid)
+        polls.append(now["stats"])
+        return now["status"] == "completed" and now["stats"]["delivered"] == 9_500 and now
+
+    with celery_processes("worker", "beat"):
+        final = wait_for(done, timeout=400, interval=1.0)
+    assert len(polls) > 5 and all(identity_holds(p) for p in polls)
+    assert final["stats"]["sent"] == 0 and final["stats"]["failed"] == 0
+    assert Message.objects.filter(campaign_id=cid, status=Status.DELIVERED).count() == 9_500
+    assert SimulatorSubmission.objects.filter(from_number=sender.number).count() == 9_500
+    assert not Message.objects.filter(workspace=other_tenant.workspace).exists()
+
+
+def test_stop_halfway_cancels_the_rest_and_sends_nothing_after(tenant):
+    """Stopped halfway: the unsent are canceled with stopped_by_user, and no submission reaches
+    the provider after the stop except those a worker had already claimed."""
+    sender = short_code(tenant, mps=20)
+    contacts(tenant, 200)
+    cid = campaign(tenant, sender)
+    act(tenant, cid, "launch")
+    with celery_processes("worker", "beat"):
+        wait_for(
+            lambda: SimulatorSubmission.objects.filter(from_number=sender.number).count() >= 80,
+            timeout=60,
+        )
+        stopped = act(tenant, cid, "stop")
+        stopped_at = clock.now()
+        wait_for(lambda: stats(tenant, cid)["stats"]["sending"] == 0, timeout=30)
+        # Anything still due would have gone by now: the pool's slots were at most ~10 s ahead.
+        deadline = time.monotonic() + 12
+        wait_for(lambda: time.monotonic() > deadline, timeout=15, interval=0.5)
+    final = stats(tenant, cid)["stats"]
+    assert stopped["status"] == "stopped" and identity_holds(final)
+    canceled = Message.objects.filter(campaign_id=cid, status=Status.CANCELED)
+    assert 50 <= canceled.count() <= 120, final
+    assert {m.error["code"] for m in canceled} == {"stopped_by_user"}
+    late = SimulatorSubmission.objects.filter(from_number=sender.number, created_at__gt=stopped_at)
+    claimed_before = set(
+        Message.objects.filter(campaign_id=cid, claimed_at__lte=stopped_at).values_list(
+            "id", flat=True
+        )
+    )
+    assert set(late.values_list("message_id", flat=True)) <= claimed_before
+    assert not SimulatorSubmission.objects.filter(message_id__in=canceled.values("id")).exists()
+
+
+def test_a_sender_paced_at_five_per_second(tenant):
+    """A 5 msg/s sender: within ±5 % of 5/s over 20 s, and never above it in any window."""
+    sender = short_code(tenant, mps=5)
+    contacts(tenant, 101)
+    cid = campaign(tenant, sender)
+    act(tenant, cid, "launch")
+    with celery_processes("worker", "beat"):
+        wait_for(
+            lambda: SimulatorSubmission.objects.filter(from_number=sender.number).count() == 101,
+            timeout=60,
+            interval=0.5,
+        )
+    times = sorted(
+        s.timestamp()
+        for s in SimulatorSubmission.objects.filter(from_number=sender.number).values_list(
+            "created_at", flat=True
+        )
+    )
+    span = times[-1] - times[0]
+    rate = (len(times) - 1) / span
+    assert 4.75 <= rate <= 5.05, (rate, span)
+    # In any window of length L, at most 5·L + 1 sends (one slot of jitter at the edges).
+    for i, start in enumerate(times):
+        for j in range(i + 1, len(times)):
+            assert (j - i) <= 5 * (times[j] - start) + 2, (i, j, times[j] - start)
+
+
+def _latency(client, sender: Sender, count: int) -> list[float]:
+    """Seconds from the API answer to `sent_to_carrier`, for `count` sends one after another."""
+    latencies = []
+    for n in range(count):
+        before = clock.now()
+        response = client.post(
+            "/api/v1/messages",
+            {
+                "to": f"+1415555{n % 100 + 1000:04d}",
+                "from": sender.number,
+                "body": f"code {n} {time.time()}",
+            },
+            format="json",
+        )
+        assert response.status_code == 202, response.content
+        mid = response.json()["id"]
+        event = wait_for(
+            lambda mid=mid: MessageEvent.objects.filter(
+                message_id=mid, event="sent_to_carrier"
+            ).first(),
+            timeout=30,
+            interval=0.01,
+        )
+        latencies.append((event.at - before).total_seconds())
+    return latencies
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+@pytest.mark.postgres_only("a 100,000-recipient broadcast through real workers")
+def test_transactional_latency_holds_during_another_workspaces_broadcast(tenant, other_tenant):
+    """While B's 100,000-recipient campaign runs, A's API sends reach `sent` with a p95
+    latency at most twice their idle p95."""
+    a_sender = short_code(tenant)
+    b_sender = short_code(other_tenant)
+    contacts(other_tenant, 100_000)
+    cid = campaign(other_tenant, b_sender)
+    client = tenant.client()
+    with celery_processes("worker", "beat"):
+        _latency(client, a_sender, 5)  # warm the worker's connections
+        idle = _latency(client, a_sender, 40)
+        launched = act(other_tenant, cid, "launch")
+        assert launched["stats"]["queued"] == 100_000
+        wait_for(
+            lambda: SimulatorSubmission.objects.filter(from_number=b_sender.number).count() > 500,
+            timeout=60,
+        )
+        busy = _latency(client, a_sender, 40)
+        running = stats(other_tenant, cid)
+        act(other_tenant, cid, "stop")
+    assert running["status"] == "running" and running["stats"]["queued"] > 50_000
+    assert _p95(busy) <= 2 * _p95(idle), (sorted(idle), sorted(busy))
+    assert Campaign.objects.get(pk=cid).status == "stopped"
