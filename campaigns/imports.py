@@ -60,7 +60,7 @@ from .models import Contact, ContactImport
 logger = logging.getLogger("tern.imports")
 
 BATCH = 1000  # rows per transaction, and per lookup of the contacts the workspace already has
-MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_FILE_BYTES = settings.FILE_UPLOAD_MAX_BYTES
 TOO_LARGE = "The file is larger than 20 MiB; split it into several imports."
 MAX_ERRORS = 10_000
 COLUMNS = ("phone", "first_name", "last_name", "timezone", "tags", "consent",

@@ -185,6 +185,9 @@ STORAGES = {
 MEDIA_ROOT = VAR_DIR / "media"
 EXPORTS_DIR = VAR_DIR / "exports"  # compliance export files, kept 7 days
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+# API routes that take a file (streamed to a temporary file, not memory), and their limit.
+FILE_UPLOAD_PATHS = ("/api/v1/contact-imports",)
+FILE_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 

@@ -60,7 +60,7 @@ class Message(ModeScopedModel):
     # What the spend counter holds for this message; settlement moves it to the final charge.
     reserved = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
     settled_at = models.DateTimeField(null=True, blank=True)
-    campaign_id = models.CharField(max_length=40, blank=True, default="", db_index=True)
+    campaign_id = models.CharField(max_length=40, blank=True, default="")
     provider = models.CharField(max_length=32, blank=True, default="")
     provider_message_id = models.CharField(max_length=64, null=True, blank=True)
     error = models.JSONField(null=True, blank=True)
@@ -82,6 +82,18 @@ class Message(ModeScopedModel):
             models.Index(fields=["workspace", "test", "-created_at"], name="msg_ws_created"),
             models.Index(fields=["status", "due_at"], name="msg_status_due"),
             models.Index(fields=["review"], name="msg_review", condition=~models.Q(review="")),
+            # A campaign's messages by status (pump, pause, stop); other messages stay out of it.
+            models.Index(
+                fields=["campaign_id", "status", "id"],
+                name="msg_campaign_status",
+                condition=~models.Q(campaign_id=""),
+            ),
+            # A reply's campaign: the newest campaign message to the number (opt-out words).
+            models.Index(
+                fields=["workspace", "to_number", "-created_at"],
+                name="msg_campaign_recipient",
+                condition=~models.Q(campaign_id=""),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

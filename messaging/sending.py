@@ -1,5 +1,8 @@
 """The worker's send pool: booked messages go out at their slot, on a pool of threads.
 
+The simulator's delivery reports ride the same pool: a fake carrier's callbacks, applied through
+the real status path a couple of seconds after each submission, with no broker round trip.
+
 A dispatch task books slots and returns at once; this process-wide scheduler hands each message
 to a sending thread when its slot comes, so no task (and no worker process) ever waits for a
 slot, and a sender's 100/s is reachable with a few worker processes on two cores. A message lost
@@ -26,7 +29,7 @@ class SendScheduler:
     def __init__(self, send: Callable[[str], None], threads: int):
         self.send = send
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tern-send")
-        self.heap: list[tuple[float, int, str]] = []
+        self.heap: list[tuple[float, int, Callable[[], None]]] = []
         self.order = itertools.count()
         self.wake = threading.Condition()
         self.thread = threading.Thread(target=self._release, name="tern-send-clock", daemon=True)
@@ -34,8 +37,12 @@ class SendScheduler:
 
     def at(self, when: float, message_id: str) -> None:
         """Send the message at epoch second `when` (at once when that has passed)."""
+        self.call_at(when, lambda: self.send(message_id))
+
+    def call_at(self, when: float, job: Callable[[], None]) -> None:
+        """Run `job` on the pool at epoch second `when`."""
         with self.wake:
-            heapq.heappush(self.heap, (when, next(self.order), message_id))
+            heapq.heappush(self.heap, (when, next(self.order), job))
             self.wake.notify()
 
     def pending(self) -> int:
@@ -49,15 +56,15 @@ class SendScheduler:
                 while not self.heap or self.heap[0][0] > time.time():
                     timeout = self.heap[0][0] - time.time() if self.heap else None
                     self.wake.wait(timeout)
-                _, _, message_id = heapq.heappop(self.heap)
-            self.pool.submit(self._send_one, message_id)
+                _, _, job = heapq.heappop(self.heap)
+            self.pool.submit(self._run, job)
 
-    def _send_one(self, message_id: str) -> None:
+    def _run(self, job: Callable[[], None]) -> None:
         close_old_connections()
         try:
-            self.send(message_id)
+            job()
         except Exception:  # one message's failure must not stop the others
-            logger.exception("send of %s failed; the sweeper will retry it", message_id)
+            logger.exception("a send-pool job failed; the sweeper will pick its message up")
 
 
 _scheduler: SendScheduler | None = None

@@ -293,10 +293,15 @@ def dispatch_paced(*, message_id: str) -> None:
         return
     booking = pacing.book(sender=row["from_number"], count=1,
                           transactional=not row["campaign_id"])  # fmt: skip
-    if booking.start <= time.time() + SLOT_SLACK:
+    wait = booking.start - time.time()
+    if wait <= SLOT_SLACK:
         message_dispatch(message_id=message_id)
-    else:
-        sending.scheduler().at(booking.start, message_id)
+        return
+    if wait > REQUEUE_AFTER.total_seconds() / 2:
+        # A long backlog on the sender: keep the sweeper from taking this one for lost.
+        due = datetime.fromtimestamp(booking.start, tz=UTC) + REQUEUE_AFTER
+        Message.objects.filter(pk=message_id, status=Status.QUEUED).update(due_at=due)
+    sending.scheduler().at(booking.start, message_id)
 
 
 # A slot this close is sent at once rather than handed to the scheduler thread.
@@ -837,6 +842,17 @@ def simulator_report_apply(
     )
     if status != Status.SENT:
         mark_reported(provider_message_id)
+
+
+def simulator_reports_apply(
+    *, status: str, provider_message_id: str, error_code: str | None
+) -> None:
+    """The simulator's `sent` report and then its final one, as a provider posts them in turn."""
+    if status != Status.SENT:
+        simulator_report_apply(status=Status.SENT, provider_message_id=provider_message_id,
+                               error_code=None)  # fmt: skip
+    simulator_report_apply(status=status, provider_message_id=provider_message_id,
+                           error_code=error_code)  # fmt: skip
 
 
 def sweep_simulator_reports() -> int:

@@ -28,8 +28,8 @@ def dispatch_booked(message_ids: list[str], start: float, step: float) -> None:
 
 @shared_task(name="messaging.tasks.simulator_report")
 def simulator_report(status: str, provider_message_id: str, error_code: str | None) -> None:
-    """The simulator's status report, applied through the same path as a real callback."""
-    services.simulator_report_apply(
+    """The simulator's `sent` report and then its final one, through the real callback path."""
+    services.simulator_reports_apply(
         status=status, provider_message_id=provider_message_id, error_code=error_code
     )
 

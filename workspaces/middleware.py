@@ -68,6 +68,9 @@ class PayloadLimitMiddleware:
     def __call__(self, request):
         length = request.META.get("CONTENT_LENGTH") or "0"
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if request.path.rstrip("/") in settings.FILE_UPLOAD_PATHS:
+            # File uploads stream to disk; their own view checks the file's size exactly.
+            limit = settings.FILE_UPLOAD_MAX_BYTES + 64 * 1024  # room for the multipart framing
         if is_api_path(request.path) and length.isdigit() and int(length) > limit:
             return error_response(TernError("payload_too_large", details={"max_bytes": limit}))
         return self.get_response(request)

@@ -304,3 +304,11 @@ def test_a_lost_file_fails_the_import(tenant):
     done = imports.contact_import_run(import_id=response.json()["id"])
     assert done.status == ContactImport.FAILED and "gone" in done.failure
     assert tenant.client().get(f"/api/v1/contact-imports/{done.pk}").json()["failure"]
+
+
+def test_a_file_over_the_json_body_limit_is_still_taken(tenant, settings):
+    """The 5 MiB limit on API bodies does not cap uploads: a 6 MiB CSV is accepted (202)."""
+    row = "+14155550140,Ann,Lee,,vip,\n"
+    text = HEADER + "\n" + row * (6 * 1024 * 1024 // len(row) + 1)
+    assert len(text) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    assert _upload(tenant, text).status_code == 202

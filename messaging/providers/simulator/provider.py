@@ -1,5 +1,6 @@
 """Scripted outcomes by the recipient's last four digits (CONTRACT §5)."""
 
+import time
 import uuid
 from datetime import timedelta
 
@@ -19,7 +20,7 @@ OUTCOMES = {
 }
 # Numbers whose first submission is refused with this HTTP status, then accepted.
 FIRST_ATTEMPT_REFUSED = {"0429": "429", "0500": "500"}
-REPORT_DELAYS = (1, 2)  # seconds until the `sent` and the final report
+REPORT_DELAY = 2  # seconds until the `sent` report and the final one, posted one after the other
 
 
 class SimulatorProvider(Provider):
@@ -67,11 +68,17 @@ class SimulatorProvider(Provider):
 
 
 def schedule_reports(sid: str, status: str, code: str | None) -> None:
-    """Report `sent`, then the final status, through the worker like a provider's callbacks."""
-    from ...tasks import simulator_report
+    """Report `sent`, then the final status, from this worker's pool like a provider's callbacks.
 
-    simulator_report.apply_async(("sent", sid, None), countdown=REPORT_DELAYS[0])
-    simulator_report.apply_async((status, sid, code), countdown=REPORT_DELAYS[1])
+    A report lost with its process is posted again by the sweep (`overdue_reports`).
+    """
+    from ...sending import scheduler
+    from ...services import simulator_reports_apply
+
+    scheduler().call_at(
+        time.time() + REPORT_DELAY,
+        lambda: simulator_reports_apply(status=status, provider_message_id=sid, error_code=code),
+    )
 
 
 def mark_reported(provider_message_id: str) -> None:

@@ -1,4 +1,8 @@
-"""Triggers that keep CampaignCounter in step with campaign messages' status and reservation."""
+"""Triggers that keep CampaignCounter in step with campaign messages' status and reservation.
+
+On SQLite, altering a column of messaging_message rebuilds the table and drops these triggers: a
+later migration that does so must install them again (`install` below).
+"""
 
 from django.db import migrations
 
@@ -80,6 +84,6 @@ def uninstall(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("messaging", "0002_campaign_counter")]
+    dependencies = [("messaging", "0003_campaign_indexes")]
 
     operations = [migrations.RunPython(install, uninstall)]
