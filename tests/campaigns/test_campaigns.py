@@ -302,3 +302,20 @@ def test_campaign_routes_need_their_scopes(tenant):
     assert viewer.get(f"/api/v1/campaigns/{campaign['id']}").status_code == 200
     assert viewer.post(f"/api/v1/campaigns/{campaign['id']}/launch").status_code == 403
     assert viewer.post("/api/v1/campaigns", {"name": "x"}, format="json").status_code == 403
+
+
+def test_staff_see_a_campaign_with_its_stats_and_cannot_edit_it(client, tenant):
+    """The admin shows the campaign's stats from the counters; no add, change or delete."""
+    from django.contrib.auth import get_user_model
+
+    audience(tenant, 3)
+    campaign = draft(tenant)
+    act(tenant, campaign["id"], "launch")
+    staff = get_user_model().objects.create_superuser("staff@tern.test", "staff@tern.test", "pw")
+    client.force_login(staff)
+    page = client.get(f"/admin/campaigns/campaign/{campaign['id']}/change/")
+    assert page.status_code == 200
+    assert b"<th>queued</th><td>3</td>" in page.content
+    assert client.get("/admin/campaigns/campaign/").status_code == 200
+    assert client.get("/admin/campaigns/campaign/add/").status_code == 403
+    assert client.get("/admin/campaigns/contactimport/").status_code == 200
