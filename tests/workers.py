@@ -43,9 +43,7 @@ def celery_processes(*roles: str, log_dir: Path | None = None, **env):
     procs = []
     try:
         for role in roles:
-            args = [*CELERY, role, "--loglevel", "INFO"]
-            if role == "worker":
-                args += ["--concurrency", "2", "--without-mingle", "--without-gossip"]
+            args = _celery_args(role)
             log = open(log_dir / f"celery-{role}-{os.getpid()}.log", "w")  # noqa: SIM115
             procs.append(
                 subprocess.Popen(
@@ -61,6 +59,24 @@ def celery_processes(*roles: str, log_dir: Path | None = None, **env):
     finally:
         for proc in procs:
             _stop(proc)
+
+
+# As in the Procfile: "worker" takes every queue; "worker-transactional" and "worker-bulk" split
+# them, the bulk one at a lower CPU priority so broadcasts yield the CPU to transactional sends.
+WORKER_QUEUES = {"worker-transactional": "transactional,default,webhooks", "worker-bulk": "bulk"}
+
+
+def _celery_args(role: str) -> list[str]:
+    """The command line of one celery process of the given role."""
+    if role == "beat":
+        return [*CELERY, "beat", "--loglevel", "INFO"]
+    args = [*CELERY, "worker", "--loglevel", "INFO", "--concurrency", "2", "--without-mingle",
+            "--without-gossip"]  # fmt: skip
+    if role in WORKER_QUEUES:
+        args += ["-Q", WORKER_QUEUES[role], "-n", f"{role}@%h"]
+    if role == "worker-bulk":
+        args = ["nice", "-n", "19", *args]
+    return args
 
 
 def _stop(proc: subprocess.Popen) -> None:
