@@ -12,9 +12,18 @@ RESULTS = BENCH_DIR / "results.json"
 
 def benchmarks() -> dict:
     """Benchmark name → function(server, tag) returning a result."""
-    from .benchmarks import send_api, send_batch, webhook_delivery
+    from .benchmarks import (
+        broker_per_recipient,
+        fanout_100k,
+        pacing,
+        send_api,
+        send_batch,
+        webhook_delivery,
+    )
 
-    return {"send_api": send_api, "send_batch": send_batch, "webhook_delivery": webhook_delivery}
+    return {"send_api": send_api, "send_batch": send_batch, "webhook_delivery": webhook_delivery,
+            "fanout_100k": fanout_100k, "broker_per_recipient": broker_per_recipient,
+            "pacing": pacing}  # fmt: skip
 
 
 def merge(results: dict) -> dict:

@@ -16,25 +16,35 @@ from workspaces.ids import new_id
 
 from . import load
 from .harness import ROOT, BenchError, Server, server_env, worker_cpu
+from .workers import worker_env
 
 CLIENTS, WARMUP, DURATION = 4, 2.0, 8.0
 BATCH_SIZE, MAX_BATCHES, BATCH_SECONDS = 1000, 5, 15.0
 MAX_ERROR_RATE = 0.01
+BROKER_RECIPIENTS = {"postgresql": 5000, "sqlite": 1000}  # 50 s at a short code's 100/s
+PACING_RECIPIENTS, PACING_MPS = 400, 20
 
 
 class MeasuredErrors(BenchError):
     """More than 1 % of the requests failed: the figure would measure errors, not sends."""
 
 
-def result(value: float, baseline: float | None, unit: str, note: dict) -> dict:
+def result(value: float, baseline: float | None, unit: str, note: dict, digits: int = 1) -> dict:
     """One results.json entry; `ratio` is value / baseline."""
     return {
-        "value": round(value, 1),
-        "baseline": None if baseline is None else round(baseline, 1),
+        "value": round(value, digits),
+        "baseline": None if baseline is None else round(baseline, digits),
         "ratio": round(value / baseline, 3) if baseline else None,
         "unit": unit,
         "note": note,
     }
+
+
+def skipped(unit: str, why: str, server: Server) -> dict:
+    """The entry of a benchmark that could not run here, saying why."""
+    note = {"database": server.database, "skipped": why}
+    print(f"skipped: {why}")
+    return {"value": None, "baseline": None, "ratio": None, "unit": unit, "note": note}
 
 
 def non_2xx(counts: Counter) -> dict:
@@ -149,6 +159,7 @@ def message_row(server: Server, n: int, now: datetime) -> dict:
         "due_at": now + timedelta(seconds=90),
         "attempts": 0,
         "review": "",
+        "system_reply": False,
         "created_at": now,
         "updated_at": now,
     }
@@ -214,3 +225,64 @@ def webhook_delivery(server: Server, tag: str) -> dict:
             "host_load_1m": round(os.getloadavg()[0], 2),
             "baseline": "requests.post of the same bodies, a connection each, as Tern"}  # fmt: skip
     return result(measured["value"], measured["baseline"], "deliveries/s", note)
+
+
+def campaign_run(env: dict, *args) -> dict:
+    """One measurement of bench.campaign_run in a child process; its JSON answer."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.campaign_run", *map(str, args)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    if done.returncode:
+        raise BenchError(f"campaign_run {args[0]} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def fanout_100k(server: Server, tag: str) -> dict:
+    """campaign_launch to 100,000 contacts vs a plain COPY of 100,000 messages + 200,000 events."""
+    unit = "recipients/s"
+    if server.database != "postgresql":
+        return skipped(unit, "the fan-out writes with COPY: PostgreSQL only", server)
+    host_load = round(os.getloadavg()[0], 2)
+    measured = campaign_run(server_env(server.database_url), "fanout", tag)
+    note = {"database": server.database, "host_load_1m": host_load, **measured,
+            "baseline": "psycopg COPY of the rows launch writes (messages + 2 events each), built"
+                        " in Python before the clock; both per recipient"}  # fmt: skip
+    print(f"fanout_100k: {json.dumps(note)}")
+    value = measured["recipients"] / measured["launch_seconds"]
+    return result(value, measured["copy_rows"] / measured["copy_seconds"], unit, note)
+
+
+def broker_per_recipient(server: Server, tag: str) -> dict:
+    """Publishes to the `bulk` queue, counted at the broker, per recipient of a real campaign."""
+    unit = "publishes/recipient"
+    env = worker_env(server.database_url)
+    if env is None:
+        return skipped(unit, "no Redis broker to count publishes at", server)
+    recipients = BROKER_RECIPIENTS[server.database]
+    measured = campaign_run(env, "broker", tag, recipients)
+    if measured["sent"] != recipients:
+        raise BenchError(f"broker_per_recipient: {measured['sent']} of {recipients} sent")
+    note = {"database": server.database, "host_load_1m": round(os.getloadavg()[0], 2),
+            "broker": env["CELERY_BROKER_URL"], **measured,
+            "counted": "LPUSH to the `bulk` list in the broker's db, read from Redis MONITOR "
+                       "from before the launch until the campaign completed",
+            "baseline": "one broker message per recipient (the naive design)"}  # fmt: skip
+    print(f"broker_per_recipient: {json.dumps(note)}")
+    return result(measured["bulk_publishes"] / recipients, 1.0, unit, note, digits=4)
+
+
+def pacing(server: Server, tag: str) -> dict:
+    """Provider submissions/s (simulator ledger) from a 20/s short code vs its configured 20/s."""
+    unit = "msg/s"
+    env = worker_env(server.database_url)
+    if env is None:
+        return skipped(unit, "no Redis for the worker's broker and pacing marks", server)
+    measured = campaign_run(env, "pacing", tag, PACING_RECIPIENTS, PACING_MPS)
+    if measured["submissions"] != PACING_RECIPIENTS:
+        raise BenchError(f"pacing: {measured['submissions']} of {PACING_RECIPIENTS} submitted")
+    note = {"database": server.database, "host_load_1m": round(os.getloadavg()[0], 2),
+            "redis": env["REDIS_URL"], **measured,
+            "baseline": "the sender's configured rate; value = (n-1) / (last - first)"}  # fmt: skip
+    print(f"pacing: {json.dumps(note)}")
+    return result(measured["rate"], PACING_MPS, unit, note, digits=2)

@@ -67,8 +67,30 @@ def _tags_clause(tags: list[str]) -> str:
     return "AND EXISTS (SELECT 1 FROM json_each(c.tags) t WHERE t.value IN (SELECT value FROM json_each(%(tags)s)))"  # noqa: E501
 
 
+# Fresh rows the planner has not seen: past this many, its statistics are refreshed first.
+STALE_ROWS = 1000
+
+
+def _refresh_statistics() -> None:
+    """ANALYZE the audience's tables when many rows changed since the last ANALYZE (an import
+    just before a launch): with a table it believes empty, PostgreSQL may probe the consents
+    through the wrong index, once per contact, and the launch turns quadratic."""
+    if connection.vendor != "postgresql":
+        return
+    tables = [model._meta.db_table for model in (Contact, Consent, Suppression)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(%s) "
+            "AND n_mod_since_analyze > GREATEST(%s, n_live_tup / 10)",
+            [tables, STALE_ROWS],
+        )
+        for (table,) in cursor.fetchall():
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
 def _audience_rows(campaign: Campaign, *, with_attributes: bool = True):
     """Every contact of the audience with the database's verdict, in a stable order."""
+    _refresh_statistics()
     tags = [] if campaign.audience.get("all") else list(campaign.audience.get("tags") or [])
     consent = Consent._meta.db_table
     sql = _AUDIENCE_SQL.format(

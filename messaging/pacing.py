@@ -35,8 +35,9 @@ local count = tonumber(ARGV[1])
 local step = tonumber(ARGV[2])
 local lead = tonumber(ARGV[3])
 local sender_step = tonumber(ARGV[4])
+local delay = tonumber(ARGV[5])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-local start = math.max(now, tat - lead)
+local start = math.max(now + delay, tat - lead)
 local own = 0
 if #KEYS > 1 then
   own = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -79,9 +80,10 @@ class RedisMarks:
         self.client = redis.Redis.from_url(url)
         self.script = self.client.register_script(_BOOK_LUA)
 
-    def book(self, keys: list[str], count: int, step: float, lead: float, sender_step: float):
+    def book(self, keys: list[str], count: int, step: float, lead: float, sender_step: float,
+             delay: float = 0.0):  # fmt: skip
         """(start, now) in epoch seconds, with the marks moved past the booking."""
-        start, now = self.script(keys=keys, args=[count, step, lead, sender_step])
+        start, now = self.script(keys=keys, args=[count, step, lead, sender_step, delay])
         return float(start), float(now)
 
 
@@ -92,7 +94,8 @@ class FileMarks:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
 
-    def book(self, keys: list[str], count: int, step: float, lead: float, sender_step: float):
+    def book(self, keys: list[str], count: int, step: float, lead: float, sender_step: float,
+             delay: float = 0.0):  # fmt: skip
         """(start, now) in epoch seconds, with the marks moved past the booking."""
         path = self.folder / "marks.json"
         with open(path, "a+") as handle:
@@ -101,7 +104,7 @@ class FileMarks:
             marks = json.loads(handle.read() or "{}")
             now = time.time()
             tat = marks.get(keys[0], 0.0)
-            start = max(now, tat - lead)
+            start = max(now + delay, tat - lead)
             if len(keys) > 1:
                 start = max(start, marks.get(keys[1], 0.0))
             last = start + (count - 1) * step
@@ -145,8 +148,10 @@ def book(
     transactional: bool = False,
     campaign_id: str = "",
     campaign_rate: float | None = None,
+    not_before: float = 0.0,
 ) -> Booking:
-    """Book `count` consecutive slots of the sender (and of the campaign's throttle, if any)."""
+    """Book `count` consecutive slots of the sender (and of the campaign's throttle, if any),
+    the first no sooner than `not_before` seconds from now."""
     rate = sender_rate(sender)
     sender_step = 1.0 / rate
     keys = [f"tern:pace:sender:{sender}"]
@@ -155,5 +160,5 @@ def book(
         keys.append(f"tern:pace:campaign:{campaign_id}")
         step = 1.0 / campaign_rate
     lead = TRANSACTIONAL_LEAD if transactional else 0.0
-    start, _ = marks_store().book(keys, count, step, lead, sender_step)
+    start, _ = marks_store().book(keys, count, step, lead, sender_step, not_before)
     return Booking(start=start, step=step, count=count)

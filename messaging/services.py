@@ -348,8 +348,10 @@ def campaign_window_book(
         ids = list(unbooked.select_for_update(skip_locked=True).values_list("id", flat=True)[:size])
         if not ids:
             return None
+        # The first slot after the chunk can reach a worker: a slot already past when its
+        # message arrives would go at once, bunched with the next ones.
         booking = pacing.book(sender=sender, count=len(ids), campaign_id=campaign_id,
-                              campaign_rate=campaign_rate)  # fmt: skip
+                              campaign_rate=campaign_rate, not_before=CHUNK_LEAD)  # fmt: skip
         due = datetime.fromtimestamp(booking.end, tz=UTC) + REQUEUE_AFTER
         Message.objects.filter(pk__in=ids, status=Status.QUEUED).update(due_at=due)
         for first in range(0, len(ids), BOOKED_CHUNK):

@@ -1,7 +1,6 @@
 """Real Celery worker and beat processes for end-to-end tests, pointed at the test database."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -11,6 +10,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+
+from bench.workers import stop_group
 
 ROOT = Path(__file__).resolve().parents[1]
 CELERY = [sys.executable, "-m", "celery", "-A", "config"]
@@ -58,7 +59,7 @@ def celery_processes(*roles: str, log_dir: Path | None = None, **env):
         yield procs
     finally:
         for proc in procs:
-            _stop(proc)
+            stop_group(proc)
 
 
 # As in the Procfile: "worker" takes every queue; "worker-transactional" and "worker-bulk" split
@@ -77,16 +78,6 @@ def _celery_args(role: str) -> list[str]:
     if role == "worker-bulk":
         args = ["nice", "-n", "19", *args]
     return args
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 30, interval: float = 0.1):

@@ -1,0 +1,147 @@
+"""Real Celery worker and beat processes for the campaign benchmarks, and a broker tap that counts
+what they publish (no Django here: the runner that uses these has set it up)."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from contextlib import contextmanager
+
+import redis
+
+from .harness import BENCH_DIR, BENCH_REDIS, ROOT, BenchError, server_env
+
+CELERY = [sys.executable, "-m", "celery", "-A", "config"]
+WORKER_ARGS = ("--concurrency", "2", "--without-mingle", "--without-gossip")
+# The worker's broker and pacing marks, away from gunicorn's (db 15), where the other
+# benchmarks' dispatch tasks pile up: a worker there would send those too.
+WORKER_BROKER = "redis://127.0.0.1:6379/14"
+WORKER_REDIS = "redis://127.0.0.1:6379/13"
+
+
+def worker_broker() -> str:
+    """CELERY_BROKER_URL when it names a Redis database other than gunicorn's, else db 14."""
+    given = os.environ.get("CELERY_BROKER_URL", "")
+    return given if given.startswith("redis://") and given != BENCH_REDIS else WORKER_BROKER
+
+
+def worker_env(database_url: str) -> dict | None:
+    """The bench environment with an emptied Redis broker of its own; None without Redis."""
+    broker = worker_broker()
+    try:
+        redis.Redis.from_url(broker, socket_connect_timeout=1).flushdb()
+    except redis.RedisError:
+        return None
+    return {
+        **server_env(database_url),
+        "CELERY_BROKER_URL": broker,
+        "REDIS_URL": os.environ.get("REDIS_URL") or WORKER_REDIS,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@contextmanager
+def celery(label: str, *roles: str):
+    """Start `celery -A config <role>` for each role (own process group, a log each under
+    var/bench named after the label); stop them all."""
+    procs = []
+    try:
+        for role in roles:
+            args = [*CELERY, role, "--loglevel", "INFO", *(WORKER_ARGS if role == "worker" else ())]
+            with (BENCH_DIR / f"celery-{label}-{role}.log").open("w") as log:
+                procs.append(subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                              start_new_session=True))  # fmt: skip
+        yield procs
+    finally:
+        for proc in procs:
+            stop_group(proc)
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the process group (celery's pool children too), SIGKILL it after 15 s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def wait_for(condition: Callable[[], object], seconds: float, what: str, procs=()) -> object:
+    """Poll until `condition` is truthy; BenchError when a process dies or time runs out."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if done := condition():
+            return done
+        if dead := [p.args[len(CELERY)] for p in procs if p.poll() is not None]:
+            raise BenchError(f"celery {', '.join(dead)} exited; see {BENCH_DIR}/celery-*.log")
+        time.sleep(0.25)
+    raise BenchError(f"{what}: not within {seconds:.0f} s; see {BENCH_DIR}/celery-*.log")
+
+
+# A MONITOR line: `1700000000.123456 [6 127.0.0.1:5000] "LPUSH" "bulk" "{...}"`.
+MONITOR_LINE = re.compile(r'\S+ \[(\d+) ([^\]]*)\] "([^"]*)"(?: "((?:[^"\\]|\\.)*)")?')
+# kombu's Redis transport publishes with LPUSH to a list named after the queue (a queue's
+# priority levels, if used, are lists named queue + "\x06\x16" + level).
+PUBLISH_COMMANDS = {"LPUSH", "RPUSH"}
+PRIORITY_SEPARATOR = "\\x06\\x16"  # as MONITOR escapes it
+
+
+class BrokerTap:
+    """Counts the commands sent to one Redis database, and pushes per list, as MONITOR sees them.
+
+    MONITOR shows every client's commands, the worker's and beat's included, so nothing is
+    inferred from the code: a publish is counted when it reaches the broker.
+    """
+
+    def __init__(self, url: str):
+        self.client = redis.Redis.from_url(url)
+        self.db = self.client.connection_pool.connection_kwargs.get("db", 0)
+        self.pushes: Counter = Counter()
+        self.commands: Counter = Counter()
+        self.samples: dict[str, str] = {}  # the first line of each command, to show the format
+        self.marker = f"tern:bench:tap:{uuid.uuid4().hex}"
+        self.marked = threading.Event()
+
+    def __enter__(self) -> "BrokerTap":
+        self.monitor = self.client.monitor()
+        self.monitor.__enter__()  # MONITOR answered OK: from here on, nothing is missed
+        threading.Thread(target=self._read, name="bench-broker-tap", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.monitor.__exit__(*exc)  # closing the socket ends the reading thread
+
+    def _read(self) -> None:
+        while True:
+            try:
+                raw = self.monitor.connection.read_response()
+            except (redis.RedisError, OSError, AttributeError):
+                return
+            self._count(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw))
+
+    def _count(self, line: str) -> None:
+        match = MONITOR_LINE.match(line)
+        if not match or int(match[1]) != self.db or match[2] == "lua":
+            return
+        command, key = match[3].upper(), match[4] or ""
+        self.commands[command] += 1
+        self.samples.setdefault(command, line[:160])
+        if command in PUBLISH_COMMANDS:
+            self.pushes[key.split(PRIORITY_SEPARATOR)[0]] += 1
+        elif command == "GET" and key == self.marker:
+            self.marked.set()
+
+    def settle(self, seconds: float = 30.0) -> tuple[Counter, Counter]:
+        """(pushes per queue, commands) so far: every command sent before this call was read."""
+        self.client.get(self.marker)  # MONITOR relays commands in order: this one comes last
+        if not self.marked.wait(seconds):
+            raise BenchError("the broker tap fell behind MONITOR by more than 30 s")
+        return Counter(self.pushes), Counter(self.commands)
