@@ -634,21 +634,24 @@ REPORTED_STATUSES = {Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.F
 
 
 def status_report_apply(*, report: StatusReport) -> Message | None:
-    """Apply a provider's status report: deduplicated, never moving a status backwards."""
+    """Apply a provider's status report: deduplicated, never moving a status backwards.
+
+    One transaction under the message's row lock: the check, the timeline event and the change.
+    """
     if report.status not in REPORTED_STATUSES:
         return None
-    message = Message.objects.filter(
+    same = Message.objects.filter(
         provider=report.provider, provider_message_id=report.provider_message_id
-    ).first()
-    if message is None:
-        logger.info(
-            "status report for unknown %s id %s ignored",
-            report.provider,
-            report.provider_message_id,
-        )
-        return None
+    )
     with transaction.atomic():
-        message = Message.objects.select_for_update().get(pk=message.pk)
+        message = same.select_for_update().first()
+        if message is None:
+            logger.info(
+                "status report for unknown %s id %s ignored",
+                report.provider,
+                report.provider_message_id,
+            )
+            return None
         if report.status == message.status:
             return message  # e.g. the provider's own `sent` after acceptance: nothing new
         if STATUS_RANK[report.status] <= STATUS_RANK[message.status]:
@@ -666,36 +669,33 @@ def status_report_apply(*, report: StatusReport) -> Message | None:
             {"provider_code": report.error_code} if report.error_code else {},
         ):
             return message
-    if report.status in (Status.UNDELIVERED, Status.FAILED):
-        _report_failure(message, report)
-    else:
-        _report_progress(message, report.status)
-    message.refresh_from_db()
+        if report.status in (Status.UNDELIVERED, Status.FAILED):
+            _report_failure(message, report)
+        else:
+            _report_progress(message, report.status)
     return message
 
 
-def _report_progress(message: Message, status: str) -> None:
-    with transaction.atomic():
-        locked = Message.objects.select_for_update().get(pk=message.pk)
-        if status == Status.DELIVERED:
-            _finish(locked, status, reached_provider=True)
-        else:
-            locked.status = status
-            locked.save(update_fields=["status", "updated_at"])
-            announce(locked, status)
+def _report_progress(locked: Message, status: str) -> None:
+    """`sent` or `delivered`, on the locked message."""
+    if status == Status.DELIVERED:
+        _finish(locked, status, reached_provider=True)
+    else:
+        locked.status = status
+        locked.save(update_fields=["status", "updated_at"])
+        announce(locked, status)
 
 
-def _report_failure(message: Message, report: StatusReport) -> None:
+def _report_failure(locked: Message, report: StatusReport) -> None:
+    """`undelivered` or `failed` with its catalogue error, on the locked message."""
     entry = delivery_error_for(report.error_code)
     error = delivery_error(entry.code, report.error_code)
-    with transaction.atomic():
-        locked = Message.objects.select_for_update().get(pk=message.pk)
-        locked.review = Message.REVIEW_PENDING if entry.delivery_class == CLASS_REVIEW else ""
-        _finish(locked, report.status, reached_provider=True, error=error, extra_fields=("review",))
-        if entry.delivery_class == CLASS_SUPPRESS and not locked.test:
-            _carrier_suppress(locked, entry.code)
-        if locked.review:
-            event_add(locked, "review_opened", {"code": entry.code})
+    locked.review = Message.REVIEW_PENDING if entry.delivery_class == CLASS_REVIEW else ""
+    _finish(locked, report.status, reached_provider=True, error=error, extra_fields=("review",))
+    if entry.delivery_class == CLASS_SUPPRESS and not locked.test:
+        _carrier_suppress(locked, entry.code)
+    if locked.review:
+        event_add(locked, "review_opened", {"code": entry.code})
 
 
 # Apps above messaging act on replies here (campaigns: opt-out words); each takes (inbound
@@ -834,16 +834,12 @@ def simulator_report_apply(
     """Apply one of the simulator's reports; its final one is then marked as delivered."""
     from .providers.simulator.provider import mark_reported
 
-    status_report_apply(
-        report=StatusReport(
-            provider="simulator",
-            status=status,
-            error_code=error_code,
-            provider_message_id=provider_message_id,
-        )
-    )
-    if status != Status.SENT:
-        mark_reported(provider_message_id)
+    report = StatusReport(provider="simulator", status=status, error_code=error_code,
+                          provider_message_id=provider_message_id)  # fmt: skip
+    with transaction.atomic():  # the report and the ledger's note of it: one commit
+        status_report_apply(report=report)
+        if status != Status.SENT:
+            mark_reported(provider_message_id)
 
 
 def simulator_reports_apply(

@@ -1,7 +1,5 @@
 """Timeline events: the record of everything that happens to a message."""
 
-from django.db import IntegrityError, transaction
-
 from workspaces import clock
 from workspaces.audit import json_safe
 
@@ -32,12 +30,14 @@ def event_add(message: Message, event: str, detail: dict | None = None, at=None)
 def event_add_once(
     message: Message, event: str, dedupe_key: str, detail: dict | None = None
 ) -> bool:
-    """Append an event unless one with this key exists; False when it was a repeat."""
-    try:
-        with transaction.atomic():
-            event_build(message, event, detail, dedupe_key=dedupe_key).save(force_insert=True)
-    except IntegrityError:
+    """Append an event unless one with this key exists; False when it was a repeat.
+
+    Call it holding the message's row lock: every writer of keyed events does, so the check and
+    the insert cannot interleave with another's (the unique constraint stays as the backstop).
+    """
+    if MessageEvent.objects.filter(message=message, dedupe_key=dedupe_key).exists():
         return False
+    event_build(message, event, detail, dedupe_key=dedupe_key).save(force_insert=True)
     return True
 
 
