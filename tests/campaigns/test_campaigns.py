@@ -6,12 +6,12 @@ import pytest
 
 from campaigns.models import Campaign, CampaignSkip, Contact
 from campaigns.resources import campaign_stats
-from compliance.models import Consent, Suppression
+from compliance.models import Suppression
 from compliance.services import suppression_create
 from messaging.models import CampaignCounter, Message, MessageEvent, Status
 from messaging.providers.base import InboundSMS
 from messaging.services import inbound_receive
-from tests.factories import next_number
+from tests.factories import contacts_for, next_number
 from workspaces import clock
 from workspaces.audit import Actor
 from workspaces.models import SpendMonth, Workspace
@@ -21,34 +21,8 @@ pytestmark = pytest.mark.django_db
 
 def audience(tenant, count: int, *, tags=("vip",), consent=True, **fields) -> list[Contact]:
     """`count` contacts (with marketing consent unless told otherwise)."""
-    now = clock.now()
-    contacts = Contact.objects.bulk_create(
-        [
-            Contact(
-                workspace=tenant.workspace,
-                phone=next_number(),
-                first_name=f"F{i}",
-                tags=list(tags),
-                created_at=now,
-                **fields,
-            )
-            for i in range(count)
-        ]
-    )
-    if consent:
-        Consent.objects.bulk_create(
-            [
-                Consent(
-                    workspace=tenant.workspace,
-                    phone=c.phone,
-                    method="web_form",
-                    captured_at=now,
-                    created_at=now,
-                )
-                for c in contacts
-            ]
-        )
-    return contacts
+    phones = [next_number() for _ in range(count)]
+    return contacts_for(tenant.workspace, phones, tags=tags, consent=consent, **fields)
 
 
 def draft(tenant, **fields):

@@ -8,10 +8,9 @@ import time
 import pytest
 
 from campaigns.models import Campaign, Contact
-from compliance.models import Consent
 from compliance.services import suppression_create
 from messaging.models import Message, MessageEvent, SimulatorSubmission, Status
-from tests.factories import short_code_for
+from tests.factories import contacts_for, short_code_for
 from workspaces import clock
 from workspaces.audit import Actor
 from workspaces.models import Sender
@@ -43,37 +42,9 @@ def midday_zone() -> str:
 
 
 def contacts(tenant, count: int, *, consent: bool = True) -> list[Contact]:
-    """`count` contacts tagged `all`, with marketing consent unless told otherwise."""
-    now, zone = clock.now(), midday_zone()
-    made = Contact.objects.bulk_create(
-        [
-            Contact(
-                workspace=tenant.workspace,
-                phone=fresh_phone(),
-                first_name="Ann",
-                tags=["all"],
-                timezone=zone,
-                created_at=now,
-            )
-            for _ in range(count)
-        ],
-        batch_size=5000,
-    )
-    if consent:
-        Consent.objects.bulk_create(
-            [
-                Consent(
-                    workspace=tenant.workspace,
-                    phone=c.phone,
-                    method="web_form",
-                    captured_at=now,
-                    created_at=now,
-                )
-                for c in made
-            ],
-            batch_size=5000,
-        )
-    return made
+    """`count` contacts tagged `all`, at midday, with marketing consent unless told otherwise."""
+    phones = [fresh_phone() for _ in range(count)]
+    return contacts_for(tenant.workspace, phones, consent=consent, timezone=midday_zone())
 
 
 def campaign(tenant, sender: Sender, **fields) -> str:
