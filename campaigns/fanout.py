@@ -9,13 +9,12 @@ messages are written in bulk by `messaging.campaign_messages`. Nothing is sent f
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import connection
 
 from compliance.models import Consent, Suppression
-from messaging.campaign_messages import CampaignMessage
+from messaging.campaign_messages import CampaignMessage, aware_utc
 from messaging.encoding import encode_body
 from messaging.policy import MAX_SEGMENTS, blocked_terms_in
 from messaging.pricing import price_for
@@ -237,15 +236,9 @@ class _PassedDetail:
     def text(self, country: str, consent_id: str, method: str, at) -> str:
         """The detail naming the country and the consent relied on."""
         if at not in self.times:
-            self.times[at] = isoformat(at if isinstance(at, datetime) else _parse_time(at))
+            self.times[at] = isoformat(aware_utc(at))
         return (f'{self.head}, "country": "{country}", "consent": {{"id": "{consent_id}", '
                 f'"method": "{method}", "captured_at": "{self.times[at]}"}}}}')  # fmt: skip
-
-
-def _parse_time(value: str) -> datetime:
-    """A time SQLite hands back as text from a raw query (stored in UTC)."""
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _attributes(value) -> dict:

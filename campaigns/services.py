@@ -190,42 +190,48 @@ def _refuse_over_limit(workspace: Workspace, cost, *, force: bool = False) -> No
             "month_to_date_spend": str(spent)})  # fmt: skip
 
 
+def _transition(campaign: Campaign, actor: Actor, *, allowed: tuple, verb: str, to: str,
+                move, action: str, moved_as: str, **changes) -> Campaign:  # fmt: skip
+    """Lock the campaign in an allowed state, move its messages, set its status, audit it
+    (`moved_as` names the count of messages moved in the audit event)."""
+    with transaction.atomic():
+        locked = _locked(campaign, allowed=allowed, verb=verb)
+        moved = move(locked)
+        locked.status = to
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        locked.save()
+        audit_record(workspace=locked.workspace_id, actor=actor, action=action, target=locked,
+                     after={moved_as: moved})  # fmt: skip
+        if to == Campaign.RUNNING:
+            transaction.on_commit(lambda: pump_start(campaign_id=locked.pk))
+    return locked
+
+
 def campaign_pause(*, campaign: Campaign, actor: Actor) -> Campaign:
     """Running → paused: its queued messages wait, unbooked, until `resume`."""
-    with transaction.atomic():
-        locked = _locked(campaign, allowed=(Campaign.RUNNING,), verb="pause")
-        held = campaign_messages_hold(campaign_id=locked.pk)
-        locked.status = Campaign.PAUSED
-        locked.save()
-        audit_record(workspace=locked.workspace_id, actor=actor, action="campaign.paused",
-                     target=locked, after={"held": held})  # fmt: skip
-    return locked
+    return _transition(campaign, actor, allowed=(Campaign.RUNNING,), verb="pause",
+                       to=Campaign.PAUSED, action="campaign.paused", moved_as="held",
+                       move=lambda c: campaign_messages_hold(campaign_id=c.pk))  # fmt: skip
 
 
 def campaign_resume(*, campaign: Campaign, actor: Actor) -> Campaign:
     """Paused → running: the held messages are queued again, for the pump to book."""
-    with transaction.atomic():
-        locked = _locked(campaign, allowed=(Campaign.PAUSED,), verb="resume")
-        released = campaign_messages_release(campaign_id=locked.pk)
-        locked.status = Campaign.RUNNING
-        locked.save()
-        audit_record(workspace=locked.workspace_id, actor=actor, action="campaign.resumed",
-                     target=locked, after={"released": released})  # fmt: skip
-        transaction.on_commit(lambda: pump_start(campaign_id=locked.pk))
-    return locked
+    return _transition(campaign, actor, allowed=(Campaign.PAUSED,), verb="resume",
+                       to=Campaign.RUNNING, action="campaign.resumed", moved_as="released",
+                       move=lambda c: campaign_messages_release(campaign_id=c.pk))  # fmt: skip
 
 
 def campaign_stop(*, campaign: Campaign, actor: Actor) -> Campaign:
     """Scheduled, running or paused → stopped: every unsent message is canceled and refunded."""
-    allowed = (Campaign.SCHEDULED, Campaign.RUNNING, Campaign.PAUSED)
-    with transaction.atomic():
-        locked = _locked(campaign, allowed=allowed, verb="stop")
-        canceled = campaign_messages_cancel(campaign_id=locked.pk, test=locked.test)
-        locked.status, locked.stopped_at = Campaign.STOPPED, clock.now()
-        locked.save()
-        audit_record(workspace=locked.workspace_id, actor=actor, action="campaign.stopped",
-                     target=locked, after={"canceled": canceled})  # fmt: skip
-    return locked
+
+    def cancel(locked: Campaign) -> int:
+        return campaign_messages_cancel(campaign_id=locked.pk, test=locked.test)
+
+    return _transition(campaign, actor, verb="stop", to=Campaign.STOPPED, move=cancel,
+                       allowed=(Campaign.SCHEDULED, Campaign.RUNNING, Campaign.PAUSED),
+                       action="campaign.stopped", moved_as="canceled",
+                       stopped_at=clock.now())  # fmt: skip
 
 
 # --- The pump: books a running campaign's next window of slots --------------------------------

@@ -245,7 +245,7 @@ def campaign_messages_cancel(*, campaign_id: str, test: bool) -> int:
     _events_for(rows, "canceled", {"code": "stopped_by_user", "campaign": campaign_id})
     released: dict = {}
     for _, workspace_id, price, created_at in rows:
-        key = (workspace_id, month_start(_aware(created_at)))
+        key = (workspace_id, month_start(aware_utc(created_at)))
         released[key] = released.get(key, Decimal(0)) + Decimal(str(price))
     for (workspace_id, month), amount in released.items():
         pricing.spend_adjust(workspace_id=workspace_id, month=month, delta=-amount)
@@ -256,8 +256,8 @@ def campaign_messages_cancel(*, campaign_id: str, test: bool) -> int:
     return len(rows)
 
 
-def _aware(value):
-    """SQLite hands back naive UTC datetimes (or strings) from a raw query."""
+def aware_utc(value) -> datetime:
+    """A stored time from a raw query: SQLite hands back naive UTC datetimes, or text."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -316,15 +316,18 @@ def dispatch_fanout(*, message_ids: list[str], queue: str) -> None:
         by_sender.setdefault(sender, []).append(message_id)
     for sender, ids in by_sender.items():
         booking = pacing.book(sender=sender, count=len(ids), transactional=queue != "bulk")
+        _due_after(ids, booking)
         dispatch_booked(message_ids=ids, start=booking.start, step=booking.step)
+
+
+def _due_after(message_ids: list[str], booking: pacing.Booking) -> None:
+    """Until their last slot has passed, the sweeper must not take booked messages for lost."""
+    due = datetime.fromtimestamp(booking.end, tz=UTC) + REQUEUE_AFTER
+    Message.objects.filter(pk__in=message_ids, status=Status.QUEUED).update(due_at=due)
 
 
 def dispatch_booked(*, message_ids: list[str], start: float, step: float) -> None:
     """Send booked messages at their slots (`start`, then every `step` seconds), on the pool."""
-    last = start + step * len(message_ids)
-    # Until the last slot has passed, the sweeper must not think these were lost.
-    due = datetime.fromtimestamp(last, tz=UTC) + REQUEUE_AFTER
-    Message.objects.filter(pk__in=message_ids, status=Status.QUEUED).update(due_at=due)
     pool = sending.scheduler()
     for index, message_id in enumerate(message_ids):
         pool.at(start + index * step, message_id)
@@ -352,8 +355,7 @@ def campaign_window_book(
         # message arrives would go at once, bunched with the next ones.
         booking = pacing.book(sender=sender, count=len(ids), campaign_id=campaign_id,
                               campaign_rate=campaign_rate, not_before=CHUNK_LEAD)  # fmt: skip
-        due = datetime.fromtimestamp(booking.end, tz=UTC) + REQUEUE_AFTER
-        Message.objects.filter(pk__in=ids, status=Status.QUEUED).update(due_at=due)
+        _due_after(ids, booking)
         for first in range(0, len(ids), BOOKED_CHUNK):
             chunk, chunk_start = ids[first : first + BOOKED_CHUNK], booking.slot(first)
             countdown = max(0.0, chunk_start - time.time() - CHUNK_LEAD)

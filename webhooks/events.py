@@ -57,10 +57,15 @@ def enqueue_on_commit(delivery_id: str, countdown: float | None = None) -> None:
     )
 
 
-def wanted(*, workspace_id: str, test: bool, type: str) -> bool:
-    """True when an enabled endpoint of this mode subscribes to the event type."""
+def subscribers(*, workspace_id: str, test: bool, type: str) -> list[WebhookEndpoint]:
+    """The enabled endpoints of this workspace and mode that subscribe to the event type."""
     endpoints = WebhookEndpoint.objects.filter(workspace_id=workspace_id, test=test, enabled=True)
-    return any(endpoint.wants(type) for endpoint in endpoints)
+    return [endpoint for endpoint in endpoints if endpoint.wants(type)]
+
+
+def wanted(*, workspace_id: str, test: bool, type: str) -> bool:
+    """True when some endpoint would receive the event type."""
+    return bool(subscribers(workspace_id=workspace_id, test=test, type=type))
 
 
 def emit_many(*, workspace_id: str, test: bool, type: str, items: list[dict]) -> list[Event]:
@@ -72,11 +77,7 @@ def emit_many(*, workspace_id: str, test: bool, type: str, items: list[dict]) ->
         [Event(workspace_id=workspace_id, test=test, type=type, data=json_safe(data),
                created_at=now) for data in items]
     )  # fmt: skip
-    endpoints = [
-        e
-        for e in WebhookEndpoint.objects.filter(workspace_id=workspace_id, test=test, enabled=True)
-        if e.wants(type)
-    ]
+    endpoints = subscribers(workspace_id=workspace_id, test=test, type=type)
     if endpoints:
         for event in events:
             deliveries_create(event, endpoints, now)
