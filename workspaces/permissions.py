@@ -37,8 +37,32 @@ def required_scope(view, request) -> str | None:
     return scopes[key]
 
 
+TEST_TOKEN = "test_token"
+
+
+def require_live_token(token, action: str) -> None:
+    """A test token never reaches live things (CONTRACT §2): 403 with `reason: test_token`.
+
+    The one guard for every such action: live tokens, members, invitations, senders and the
+    workspace's settings. Views declare theirs in `live_only`; services call it directly.
+    """
+    if token is not None and token.is_test:
+        raise TernError(
+            "forbidden",
+            f"A test token may not {action}; use a live token.",
+            details={"reason": TEST_TOKEN},
+        )
+
+
+def _live_only(view, request) -> str | None:
+    """What the view's `live_only` ({action or method: words}) says this request would do."""
+    key = getattr(view, "action", None) or request.method.lower()
+    return getattr(view, "live_only", {}).get(key)
+
+
 class HasScope(BasePermission):
-    """Authenticated, and the token carries the scope the view declares for this action."""
+    """Authenticated, the token carries the scope the view declares for this action, and a
+    test token is not asking for one of the view's `live_only` actions."""
 
     def has_permission(self, request, view):
         """Raise `unauthorized` without a token and `forbidden` without the scope."""
@@ -51,6 +75,8 @@ class HasScope(BasePermission):
                 f"This token lacks the `{scope}` scope.",
                 details={"required_scope": scope},
             )
+        if scope is not None and (what := _live_only(view, request)):
+            require_live_token(request.token, what)
         return True
 
 

@@ -14,6 +14,7 @@ from . import clock
 from .audit import Actor, audit_record
 from .errors import TernError
 from .models import ApiToken, AuditChainHead, Heartbeat, Membership, Sender, Workspace
+from .permissions import require_live_token
 from .scopes import ALL_SCOPES, OWNER, scopes_for_role
 
 TOKEN_ALPHABET = string.ascii_letters + string.digits
@@ -131,11 +132,15 @@ def token_create(
     actor: Actor | None = None,
     ip: str | None = None,
     within: frozenset | None = None,
+    caller: ApiToken | None = None,
 ) -> tuple[ApiToken, str]:
     """Mint a token; returns it with its secret, which is never stored or shown again.
 
-    Its scopes are capped by the creator's role and, when a token mints it, by that token's own.
+    Its scopes are capped by the creator's role and, when a token (`caller`) mints it, by that
+    token's own; a test token mints test tokens only.
     """
+    if mode == ApiToken.LIVE:
+        require_live_token(caller, "create a live token")
     _check_grantable(creator, scopes, within)
     secret = TOKEN_PREFIXES[mode] + "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(40))
     token = ApiToken.objects.create(
@@ -166,8 +171,13 @@ def token_create(
 
 
 @transaction.atomic
-def token_revoke(*, token: ApiToken, actor: Actor, ip: str | None = None) -> ApiToken:
-    """Revoke a token (idempotent: a revoked token stays as it was)."""
+def token_revoke(
+    *, token: ApiToken, actor: Actor, ip: str | None = None, caller: ApiToken | None = None
+) -> ApiToken:
+    """Revoke a token (idempotent: a revoked token stays as it was); a test token may revoke
+    test tokens only."""
+    if token.mode == ApiToken.LIVE:
+        require_live_token(caller, "revoke a live token")
     locked = ApiToken.objects.select_for_update().get(pk=token.pk)
     if locked.revoked_at is None:
         locked.revoked_at = clock.now()

@@ -48,7 +48,11 @@ class TokenCreateSerializer(serializers.Serializer):
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=sorted(ALL_SCOPES)), allow_empty=False
     )
-    mode = serializers.ChoiceField(choices=[ApiToken.LIVE, ApiToken.TEST], default=ApiToken.LIVE)
+    mode = serializers.ChoiceField(
+        choices=[ApiToken.LIVE, ApiToken.TEST],
+        required=False,
+        help_text="Defaults to the calling token's mode; a test token creates test tokens only.",
+    )
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
     def validate_expires_at(self, value):

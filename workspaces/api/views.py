@@ -44,7 +44,8 @@ class TokenViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
             actor=self.actor,
             ip=client_ip(request),
             within=request.scopes,
-            **form.validated_data,
+            caller=request.token,
+            **{"mode": request.token.mode, **form.validated_data},
         )
         token.token = secret
         return created(TokenCreatedSerializer, token)
@@ -53,7 +54,7 @@ class TokenViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
     def destroy(self, request, pk=None):
         """Revoke: 200 with the token, `revoked_at` set."""
         token = services.token_revoke(
-            token=self.get_object(), actor=self.actor, ip=client_ip(request)
+            token=self.get_object(), actor=self.actor, ip=client_ip(request), caller=request.token
         )
         return created(TokenSerializer, token, status=200)
 
@@ -62,6 +63,7 @@ class WorkspaceView(APIView):
     """`/api/v1/workspace`: the token's own workspace."""
 
     required_scopes = {"get": MANAGE, "patch": MANAGE}
+    live_only = {"patch": "change the workspace's settings"}
 
     @extend_schema(responses={200: WorkspaceSerializer})
     def get(self, request):
@@ -88,6 +90,7 @@ class SenderViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
     model = Sender
     serializer_class = SenderSerializer
     required_scopes = {"list": MANAGE, "retrieve": MANAGE, "create": MANAGE, "destroy": MANAGE}
+    live_only = {"create": "add senders", "destroy": "remove senders"}
     error_codes = {"create": ("sender_in_use",)}
 
     def scope_queryset(self, queryset):
