@@ -6,6 +6,7 @@ from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
 from workspaces.api.base import ListRetrieveViewSet, client_ip
+from workspaces.errors import TernError
 from workspaces.permissions import require_manager_role
 from workspaces.phones import to_e164
 
@@ -118,18 +119,44 @@ class SuppressionViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         """Lift a suppression: owner/admin only, with a reason; soft and audited."""
         require_manager_role(request, "remove suppressions")
         suppression = self.get_object()
-        reason = request.query_params.get("reason") or _body_reason(request)
+        reason = _removal_reason(request)
         removed = services.suppression_remove(suppression=suppression, actor=self.actor,
                                               reason=reason, ip=client_ip(request))  # fmt: skip
         return Response(suppression_resource(removed))
 
 
-def _body_reason(request) -> str:
+MAX_REASON = 2000
+
+
+def _body_reason(request):
     try:
         data = request.data
     except Exception:  # a DELETE without a body, or one that is not JSON
-        return ""
-    return str(data.get("reason", "")) if hasattr(data, "get") else ""
+        return None
+    return data.get("reason") if hasattr(data, "get") else None
+
+
+def _removal_reason(request) -> str:
+    """`?reason=` or the JSON body's `reason`: a non-blank string (400 otherwise).
+
+    Only a real string counts: null, false, 0, [] or {} are not a reason, and must not be
+    recorded as the words "None" or "False".
+    """
+    for value in (request.query_params.get("reason"), _body_reason(request)):
+        if isinstance(value, str) and value.strip():
+            if len(value.strip()) > MAX_REASON:
+                raise TernError(
+                    "validation_error",
+                    details={
+                        "reason": [f"Ensure this field has no more than {MAX_REASON} characters."]
+                    },
+                )
+            return value.strip()
+    raise TernError(
+        "validation_error",
+        "A suppression is removed only for a recorded reason.",
+        details={"reason": ["A non-blank string is required, in the JSON body or as ?reason=."]},
+    )
 
 
 class ConsentCreateSerializer(serializers.Serializer):
