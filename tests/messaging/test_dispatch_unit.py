@@ -1,6 +1,6 @@
 """Dispatch decisions in process: claims, retries, reconciliation of sends caught mid-call."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -90,23 +90,34 @@ def test_a_send_in_flight_is_not_stuck(tenant):
 
 
 def test_retries_follow_the_schedule_then_fail(tenant):
-    """5 s, 30 s, 2 min, 10 min, 1 h (±20 %), each a retry_scheduled event; then failed."""
+    """5 s, 30 s, 2 min, 10 min, 1 h (±20 %), in that order, each a retry_scheduled event; then
+    failed."""
     message = message_for(tenant.workspace, tenant.sender, to="+14155557102")
     error = TransientSubmissionError("HTTP 503", provider_code="503")
-    delays = []
-    for _ in range(6):
-        claimed = services.message_claim(message_id=message.id)
-        before = timezone.now()
-        services.submission_failed(message=claimed, exc=error)
+    delays, attempts = [], []
+    start = timezone.now()
+    for n in range(6):
+        # The clock stands still during each failure: next_attempt_at - now is the exact delay.
+        with time_machine.travel(start + timedelta(hours=2 * n), tick=False):
+            before = timezone.now()
+            claimed = services.message_claim(message_id=message.id)
+            services.submission_failed(message=claimed, exc=error)
         message.refresh_from_db()
         if message.status == "queued":
-            event = message.events.filter(event="retry_scheduled").last()
-            delays.append(event.detail["next_attempt_at"])
+            event = message.events.filter(event="retry_scheduled").order_by("pk").last()
+            next_at = datetime.fromisoformat(event.detail["next_attempt_at"])
+            delays.append((next_at - before).total_seconds())
+            attempts.append(event.detail["attempt"])
             Message.objects.filter(pk=message.pk).update(due_at=before)
     assert message.status == "failed" and message.error["code"] == "provider_unavailable"
     assert message.reserved == 0
     assert message.events.filter(event="retry_scheduled").count() == 5
-    assert len(delays) == 5
+    assert attempts == [1, 2, 3, 4, 5]
+    schedule = (5, 30, 120, 600, 3600)  # CONTRACT §5, jittered ±20 % (services.retry_delay)
+    assert len(delays) == len(schedule)
+    for delay, base in zip(delays, schedule, strict=True):
+        assert 0.8 * base <= delay <= 1.2 * base, (delays, schedule)
+    assert delays == sorted(delays)
 
 
 def test_long_retry_waits_are_due_time_rows(tenant):
