@@ -31,14 +31,88 @@ class Target:
     pinned_url: str
 
 
-def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# IPv6 ranges that carry an IPv4 address: the IPv4 inside is what a packet ends up reaching.
+_NAT64 = ipaddress.ip_network(
+    "64:ff9b::/96"
+)  # RFC 6052 well-known prefix, IPv4 in the last 32 bits
+_SIX_TO_FOUR = ipaddress.ip_network("2002::/16")  # RFC 3056
+_TEREDO = ipaddress.ip_network("2001::/32")  # RFC 4380: server and (obfuscated) client
+# Refused whatever they carry: deprecated or local-use forms no public receiver needs.
+_NEVER = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "::/96",  # IPv4-compatible (RFC 4291, deprecated), :: and ::1 included
+        "::ffff:0:0:0/96",  # IPv4-translated (RFC 2765)
+        "64:ff9b:1::/48",  # local-use NAT64 (RFC 8215): the IPv4 may sit anywhere in it
+        "100::/64",  # discard-only
+        "fec0::/10",  # site-local (deprecated, still routed inside some networks)
+        "fc00::/7",  # unique-local
+    )
+)
+
+
+# IPv4 ranges Python 3.11 still calls global: IETF protocol assignments, the 6to4 relay anycast.
+_NEVER_V4 = tuple(ipaddress.ip_network(n) for n in ("192.0.0.0/24", "192.88.99.0/24"))
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address] | None:
+    """The IPv4 addresses an IPv6 address leads to (mapped, NAT64, 6to4, Teredo), or None."""
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address in _NAT64:
+        return [ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)]
+    if address in _SIX_TO_FOUR:
+        return [address.sixtofour]
+    if address in _TEREDO:
+        return list(address.teredo)  # the client is de-obfuscated by `teredo`
+    return None
+
+
+def _special(address: Address) -> bool:
+    """Loopback, private, link-local, multicast, reserved, unspecified, or not global."""
+    return (
+        not address.is_global
+        or address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
+
+
+def is_public(address: Address) -> bool:
+    """True only for an address on the public internet, whatever IPv4 an IPv6 one carries."""
+    if address.version == 4:
+        return not (_special(address) or any(address in n for n in _NEVER_V4))
+    if any(address in network for network in _NEVER):
+        return False
+    embedded = _embedded_ipv4(address)
+    if embedded is not None:
+        return all(is_public(inner) for inner in embedded)
+    return not (_special(address) or address.is_site_local)
+
+
+def is_loopback(address: Address) -> bool:
+    """127.0.0.0/8 or ::1 (also written as ::ffff:127.x.y.z): this very machine."""
+    if address.version == 6 and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    return not address.is_global or address.is_multicast
+    return address.is_loopback
+
+
+def address_allowed(address: Address, *, allow_private: bool) -> bool:
+    """Public addresses always; loopback too when private targets are allowed, nothing else.
+
+    CONTRACT §8: allowing private targets (the embedded default, tests) opens loopback only,
+    never the machine's LAN (10/8, 172.16/12, 192.168/16), link-local metadata services or fc00::/7.
+    """
+    return is_public(address) or (allow_private and is_loopback(address))
 
 
 def resolve(url: str, *, allow_private: bool | None = None) -> Target:
-    """Resolve the URL's host; raise UnsafeTarget for bad schemes or non-public addresses."""
+    """Resolve the URL's host; raise UnsafeTarget for bad schemes or addresses not allowed."""
     allow = settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS if allow_private is None else allow_private
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -49,8 +123,9 @@ def resolve(url: str, *, allow_private: bool | None = None) -> Target:
     except (socket.gaierror, UnicodeError) as exc:
         raise UnsafeTarget(f"The host {parts.hostname} does not resolve.") from exc
     address = ipaddress.ip_address(infos[0][4][0])
-    if not allow and _forbidden(address):
-        raise UnsafeTarget(f"{parts.hostname} resolves to {address}, a private address.")
+    if not address_allowed(address, allow_private=allow):
+        allowed = "a public or loopback" if allow else "a public"
+        raise UnsafeTarget(f"{parts.hostname} resolves to {address}, not {allowed} address.")
     literal = f"[{address}]" if address.version == 6 else str(address)
     netloc = f"{literal}:{parts.port}" if parts.port else literal
     pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
