@@ -1,5 +1,7 @@
 """Campaigns: drafts, the dry run, launch (fan-out, skips, reservation), pause, resume, stop."""
 
+from collections import Counter
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,7 +13,7 @@ from compliance.services import suppression_create
 from messaging.models import CampaignCounter, Message, MessageEvent, Status
 from messaging.providers.base import InboundSMS
 from messaging.services import inbound_receive
-from tests.factories import contacts_for, next_number
+from tests.factories import contacts_for, next_number, short_code_for
 from workspaces import clock
 from workspaces.audit import Actor
 from workspaces.models import SpendMonth, Workspace
@@ -92,26 +94,84 @@ def test_draft_is_created_edited_and_validated(tenant):
     assert late.status_code == 409 and late.json()["error"]["code"] == "invalid_state"
 
 
-def test_dry_run_counts_and_skips_without_writing(tenant):
-    """The dry run names every skip code and the cost, and writes no message."""
-    audience(tenant, 5)
-    audience(tenant, 2, consent=False)
-    suppressed = audience(tenant, 1)[0]
+def test_dry_run_counts_and_skips_without_writing(tenant, other_tenant):
+    """The dry run names every skip code a live campaign's fan-out produces (suppressed for the
+    workspace or for this campaign, no consent, a missing merge field, blocked content, too long,
+    an invalid number, a region not allowed, the sender's own number) and the cost, and writes no
+    message; the launch then records the same skips."""
+    code = {"code": "A1"}
+    audience(tenant, 5, attributes=code)
+    audience(tenant, 2, consent=False, attributes=code)
+    suppressed = audience(tenant, 1, attributes=code)[0]
     suppression_create(
         workspace_id=tenant.workspace.pk, phone=suppressed.phone, source="api", actor=Actor.system()
     )
-    audience(tenant, 3, tags=("other",))
-    campaign = draft(tenant)
+    opted_out = audience(tenant, 1, attributes=code)[0]
+    audience(tenant, 3, tags=("other",), attributes=code)  # outside the audience
+    audience(tenant, 1)  # no attributes.code
+    audience(tenant, 1, attributes={"code": "cannabis"})  # a platform-blocked term
+    audience(tenant, 1, attributes={"code": "x" * 1600})  # 11 GSM-7 segments, over the 10
+    # Numbers the contacts API refuses, as rows written before that check (bulk, no validation).
+    contacts_for(tenant.workspace, ["+15555550100"], tags=("vip",), attributes=code)
+    contacts_for(tenant.workspace, ["+33612345678"], tags=("vip",), attributes=code)  # FR
+    contacts_for(tenant.workspace, [tenant.sender.number], tags=("vip",), attributes=code)
+    audience(other_tenant, 4, attributes=code)  # B's contacts count nowhere in A's campaign
+    campaign = draft(tenant, body="Hi {{first_name|there}}, your code: {{attributes.code}}")
+    suppression_create(
+        workspace_id=tenant.workspace.pk, phone=opted_out.phone, source="api",
+        scope=Suppression.CAMPAIGN, campaign_id=campaign["id"], actor=Actor.system(),
+    )  # fmt: skip
     response = act(tenant, campaign["id"], "dry-run")
     assert response.status_code == 200
+    skipped = {
+        "consent_required": 2,
+        "workspace_suppressed": 1,
+        "campaign_suppressed": 1,
+        "missing_merge_field": 1,
+        "content_blocked": 1,
+        "message_too_long": 1,
+        "invalid_number": 1,
+        "unsupported_region": 1,
+        "same_to_from": 1,
+    }
     assert response.json() == {
-        "recipients": 8,
+        "recipients": 15,
         "messages": 5,
         "segments": 5,
         "cost": "0.0395",
-        "skipped": {"consent_required": 2, "workspace_suppressed": 1},
+        "skipped": skipped,
     }
     assert not Message.objects.filter(campaign_id=campaign["id"]).exists()
+    launched = act(tenant, campaign["id"], "launch").json()
+    assert launched["stats"]["skipped"] == skipped and launched["stats"]["queued"] == 5
+    recorded = CampaignSkip.objects.filter(campaign_id=campaign["id"])
+    assert Counter(recorded.values_list("code", flat=True)) == skipped
+    assert recorded.get(code="campaign_suppressed").phone == opted_out.phone
+
+
+def test_short_code_to_another_country_is_skipped_as_unsupported_region(tenant):
+    """A US short code reaches US numbers only: a Canadian contact (allowed to the workspace)
+    is skipped, the US one gets its message."""
+    sender = short_code_for(tenant.workspace)
+    contacts_for(tenant.workspace, ["+14165550123", next_number()], tags=("ca",))
+    campaign = draft(tenant, audience={"tags": ["ca"]}, **{"from": sender.number})
+    result = act(tenant, campaign["id"], "dry-run").json()
+    assert result["skipped"] == {"unsupported_region": 1} and result["messages"] == 1
+
+
+def test_test_mode_campaign_skips_unverified_recipients(tenant):
+    """A campaign made with a test token reaches only the workspace's verified recipients; the
+    rest are skipped as recipient_not_verified."""
+    contacts = audience(tenant, 3)
+    Workspace.objects.filter(pk=tenant.workspace.pk).update(verified_recipients=[contacts[0].phone])
+    payload = {"name": "Test run", "body": "Hi {{first_name}}", "audience": {"tags": ["vip"]},
+               "from": tenant.sender.number}  # fmt: skip
+    created = tenant.client(mode="test").post("/api/v1/campaigns", payload, format="json")
+    assert created.status_code == 201, created.content
+    dry = tenant.client(mode="test").post(f"/api/v1/campaigns/{created.json()['id']}/dry-run")
+    assert dry.status_code == 200, dry.content
+    assert dry.json()["skipped"] == {"recipient_not_verified": 2}
+    assert dry.json()["messages"] == 1
 
 
 def test_launch_fans_out_and_the_identity_holds(tenant, other_tenant):
@@ -191,8 +251,12 @@ def test_state_machine_and_stop_cancels_unsent(tenant):
     act(tenant, cid, "launch")
     sent = Message.objects.filter(campaign_id=cid).first()
     Message.objects.filter(pk=sent.pk).update(status=Status.SENT)
+    before = dict(Message.objects.filter(campaign_id=cid).values_list("id", "status"))
     paused = act(tenant, cid, "pause").json()
-    assert paused["status"] == "paused" and paused["stats"]["scheduled"] == 5
+    # CONTRACT §7: pausing changes no message's status (queued stays queued).
+    assert paused["status"] == "paused" and paused["stats"]["queued"] == 5
+    assert paused["stats"]["scheduled"] == 0
+    assert dict(Message.objects.filter(campaign_id=cid).values_list("id", "status")) == before
     assert act(tenant, cid, "launch").status_code == 409
     resumed = act(tenant, cid, "resume").json()
     assert resumed["status"] == "running" and resumed["stats"]["queued"] == 5
@@ -214,7 +278,7 @@ def test_scheduled_launch_waits_for_send_at(tenant):
     from campaigns.services import campaigns_sweep
 
     audience(tenant, 3)
-    later = "2030-01-01T10:00:00Z"
+    later = clock.isoformat(clock.now() + timedelta(days=1))  # within send_at's 35 days
     campaign = draft(tenant, send_at=later)
     launched = act(tenant, campaign["id"], "launch").json()
     assert launched["status"] == "scheduled" and launched["stats"]["scheduled"] == 3
@@ -243,8 +307,9 @@ def test_missing_merge_field_and_blocked_content_are_skipped(tenant):
 
 def test_reply_with_a_campaign_opt_out_word_suppresses_for_that_campaign(tenant):
     """`LEAVE` to a campaign whose words include it → a campaign suppression; the next launch
-    of that campaign's audience would skip the number; other words do nothing."""
-    contact = audience(tenant, 1)[0]
+    of that campaign's audience would skip the number (campaign_suppressed); other words do
+    nothing, and other campaigns still reach the number."""
+    contact, neighbour = audience(tenant, 2)
     campaign = draft(tenant, opt_out_keywords=["leave", "Bye"])
     assert campaign["opt_out_keywords"] == ["BYE", "LEAVE"]
     act(tenant, campaign["id"], "launch")
@@ -267,6 +332,15 @@ def test_reply_with_a_campaign_opt_out_word_suppresses_for_that_campaign(tenant)
     assert suppression.campaign_id == campaign["id"] and suppression.phone == contact.phone
     assert suppression.workspace_id == tenant.workspace.pk
     assert not Suppression.objects.filter(scope="workspace").exists()
+    # The fan-out judging this campaign's audience again (the dry run is the launch's plan)
+    # skips the number, and only it.
+    again = act(tenant, campaign["id"], "dry-run").json()
+    assert again["skipped"] == {"campaign_suppressed": 1} and again["messages"] == 1
+    other = draft(tenant, name="Another")
+    launched = act(tenant, other["id"], "launch").json()
+    assert launched["stats"]["skipped"] == {} and launched["stats"]["queued"] == 2
+    reached = Message.objects.filter(campaign_id=other["id"]).values_list("to_number", flat=True)
+    assert set(reached) == {contact.phone, neighbour.phone}
 
 
 def test_campaign_routes_need_their_scopes(tenant):
