@@ -3,7 +3,7 @@
 import time
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from compliance.models import Suppression
 from compliance.services import suppression_create
@@ -11,7 +11,6 @@ from messaging.campaign_messages import (
     campaign_counts,
     campaign_messages_announce,
     campaign_messages_cancel,
-    campaign_messages_hold,
     campaign_messages_insert,
     campaign_messages_release,
 )
@@ -209,17 +208,50 @@ def _transition(campaign: Campaign, actor: Actor, *, allowed: tuple, verb: str, 
 
 
 def campaign_pause(*, campaign: Campaign, actor: Actor) -> Campaign:
-    """Running → paused: its queued messages wait, unbooked, until `resume`."""
+    """Running → paused: no message changes status; the claim holds the campaign's messages
+    (messaging's `CAMPAIGN_HOLDS`, answered by `campaign_holds_messages`) until `resume`."""
     return _transition(campaign, actor, allowed=(Campaign.RUNNING,), verb="pause",
-                       to=Campaign.PAUSED, action="campaign.paused", moved_as="held",
-                       move=lambda c: campaign_messages_hold(campaign_id=c.pk))  # fmt: skip
+                       to=Campaign.PAUSED, action="campaign.paused", moved_as="waiting",
+                       move=_queued_count)  # fmt: skip
 
 
 def campaign_resume(*, campaign: Campaign, actor: Actor) -> Campaign:
-    """Paused → running: the held messages are queued again, for the pump to book."""
+    """Paused → running: the pump restarts and books what is still queued at the sender's pace."""
     return _transition(campaign, actor, allowed=(Campaign.PAUSED,), verb="resume",
-                       to=Campaign.RUNNING, action="campaign.resumed", moved_as="released",
-                       move=lambda c: campaign_messages_release(campaign_id=c.pk))  # fmt: skip
+                       to=Campaign.RUNNING, action="campaign.resumed", moved_as="waiting",
+                       move=_resume_messages)  # fmt: skip
+
+
+def _queued_count(campaign: Campaign) -> int:
+    """The campaign's messages still to send (from the counters)."""
+    return campaign_counts(campaign_id=campaign.pk)["counts"]["queued"]
+
+
+def _resume_messages(campaign: Campaign) -> int:
+    """Queued messages wait as they are; only a campaign paused by an older release (which moved
+    queued messages to `scheduled`) has some to move back."""
+    campaign_messages_release(campaign_id=campaign.pk)
+    return _queued_count(campaign)
+
+
+def campaign_holds_messages(campaign_id: str, lock: bool) -> bool:
+    """Messaging's hook: a paused campaign holds its messages (none is claimed).
+
+    With `lock` (the claim's transaction), PostgreSQL share-locks the row FOR KEY SHARE until
+    that transaction ends: pause, resume and stop lock it FOR UPDATE, so they wait for claims in
+    flight and those claims wait for them, while the pump's own updates (no key) pass freely.
+    SQLite runs one write transaction at a time, which orders them already.
+    """
+    if lock and connection.vendor == "postgresql":
+        table = Campaign._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT status FROM {table} WHERE id = %s FOR KEY SHARE",  # noqa: S608
+                           [campaign_id])  # fmt: skip
+            row = cursor.fetchone()
+        status = row[0] if row else None
+    else:
+        status = Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).first()
+    return status == Campaign.PAUSED
 
 
 def campaign_stop(*, campaign: Campaign, actor: Actor) -> Campaign:

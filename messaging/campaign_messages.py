@@ -1,4 +1,4 @@
-"""Set-based writes of a campaign's messages: insert them all, hold, release or cancel them.
+"""Set-based writes of a campaign's messages: insert them all, release or cancel them.
 
 A campaign moves thousands of messages at once, so these are single statements (COPY, INSERT,
 UPDATE … RETURNING), never a loop of saves. Each message's timeline still gets its event, and
@@ -25,6 +25,7 @@ from workspaces.selectors import month_start
 from . import pricing
 from .models import CampaignCounter, Message, MessageEvent, Status
 from .resources import message_event_data
+from .timeline import event_add
 
 COUNTED_STATUSES = (
     Status.SCHEDULED, Status.QUEUED, Status.SENDING, Status.SENT, Status.DELIVERED,
@@ -215,15 +216,35 @@ def _events_for(rows: list[tuple], event: str, detail: dict) -> None:
     )
 
 
-def campaign_messages_hold(*, campaign_id: str) -> int:
-    """Pause: the campaign's queued messages wait as `scheduled`, with no slot."""
-    rows = _move(campaign_id, (Status.QUEUED,), "status = %s, due_at = NULL", [Status.SCHEDULED])
-    _events_for(rows, "campaign_paused", {"campaign": campaign_id})
-    return len(rows)
+# A paused campaign (CONTRACT §7) changes no message's status: its queued messages stay queued,
+# and none is submitted until it resumes. Messaging may not import campaigns, so apps above plug
+# a check in here: each takes (campaign_id, lock) and answers True while the campaign holds its
+# messages. The campaign's own status stays the one truth; a copy kept on messaging's side would
+# be a second state to keep in step. Every path that would submit a campaign message (the pump's
+# booking, the send pool at a slot, a retry, the sweeper's hand-back to the pump) ends in the
+# claim, which asks with `lock=True`: campaigns then share-locks the campaign row for the claim's
+# transaction, so a claim and a pause are ordered — a message claimed before the pause commits
+# is already `sending` and finishes; after it, none is claimed. A held message goes back to its
+# campaign's pump (due time cleared), which books it a slot at the sender's pace on resume.
+CAMPAIGN_HOLDS: list = []
+
+
+def campaign_held(*, campaign_id: str, lock: bool = False) -> bool:
+    """Whether the campaign holds its messages now (it is paused)."""
+    return any(check(campaign_id, lock) for check in CAMPAIGN_HOLDS)
+
+
+def campaign_message_wait(message: Message) -> None:
+    """A held campaign's message stays queued, unbooked, for the pump to book after the resume
+    (noted once on its timeline: a redelivered task finds it unbooked already)."""
+    booked = Message.objects.filter(pk=message.pk, status=Status.QUEUED, due_at__isnull=False)
+    if booked.update(due_at=None):
+        event_add(message, "held_campaign_paused", {"campaign": message.campaign_id})
 
 
 def campaign_messages_release(*, campaign_id: str) -> int:
-    """Resume (or the scheduled launch time came): `scheduled` → `queued`, for the pump to book."""
+    """The scheduled launch time came (or a campaign paused before pauses kept statuses
+    resumes): `scheduled` → `queued`, for the pump to book."""
     rows = _move(campaign_id, (Status.SCHEDULED,), "status = %s, due_at = NULL", [Status.QUEUED])
     _events_for(rows, "queued", {"campaign": campaign_id})
     return len(rows)

@@ -32,6 +32,7 @@ from workspaces.phones import country_of
 from workspaces.selectors import month_start
 
 from . import pacing, pricing, sending
+from .campaign_messages import campaign_held, campaign_message_wait
 from .encoding import encode_body
 from .models import FINAL_STATUSES, STATUS_RANK, DuplicateGuard, Message, MessageEvent, Status
 from .policy import SendDraft, evaluate
@@ -343,6 +344,8 @@ def campaign_window_book(
     """
     from .tasks import dispatch_booked as dispatch_booked_task
 
+    if campaign_held(campaign_id=campaign_id):  # paused since the pump looked: book no slots
+        return None
     rate = min(pacing.sender_rate(sender), campaign_rate or float("inf"))
     size = max(1, math.ceil(rate * seconds))
     with transaction.atomic():
@@ -422,18 +425,27 @@ def _finish(
 
 
 def message_claim(*, message_id: str) -> Message | None:
-    """Under the (workspace, phone) lock, re-check suppression and claim queued → sending."""
+    """Under the (workspace, phone) lock, re-check suppression and claim queued → sending.
+
+    Every path that submits a message ends here, so a paused campaign's messages are held here.
+    """
     from compliance.selectors import is_workspace_suppressed
 
     with transaction.atomic():
         message = Message.objects.filter(pk=message_id).select_related("workspace").first()
         if message is None or message.status != Status.QUEUED:
             return None
+        if message.campaign_id and campaign_held(campaign_id=message.campaign_id, lock=True):
+            campaign_message_wait(message)
+            return None
         phone_lock(workspace_id=message.workspace_id, phone=message.to_number)
         if not message.system_reply and is_workspace_suppressed(
             workspace_id=message.workspace_id, phone=message.to_number
         ):
             _block_suppressed(message)
+            return None
+        if message.campaign_id and _campaign_suppressed(message):
+            _block_suppressed(message, code="campaign_suppressed")
             return None
         if _hold_for_quiet_hours(message):  # re-checked at the claim
             return None
@@ -447,16 +459,25 @@ def message_claim(*, message_id: str) -> Message | None:
     return message
 
 
-def _block_suppressed(message: Message) -> None:
-    """A STOP that committed before the claim wins: the message fails, free of charge."""
-    error = delivery_error("workspace_suppressed")
+def _campaign_suppressed(message: Message) -> bool:
+    """The recipient opted out of this campaign after its messages were written (e.g. during a
+    pause): none of them may go out."""
+    from compliance.selectors import is_campaign_suppressed
+
+    return is_campaign_suppressed(workspace_id=message.workspace_id, phone=message.to_number,
+                                  campaign_id=message.campaign_id)  # fmt: skip
+
+
+def _block_suppressed(message: Message, code: str = "workspace_suppressed") -> None:
+    """A STOP (or opt-out) that committed before the claim wins: the message fails, free."""
+    error = delivery_error(code)
     _finish(
         Message.objects.select_for_update().get(pk=message.pk),
         Status.FAILED,
         reached_provider=False,
         error=error,
     )
-    event_add(message, "failed", {"code": "workspace_suppressed", "at_claim": True})
+    event_add(message, "failed", {"code": code, "at_claim": True})
 
 
 def message_dispatch(*, message_id: str) -> None:
@@ -476,12 +497,13 @@ def message_dispatch(*, message_id: str) -> None:
         accepted = provider.send(sms)
     except TransientSubmissionError as exc:
         submission_failed(message=message, exc=exc)
-    except RejectedSubmission as exc:
+    except RejectedSubmission as exc:  # final: a refusal is never resent by Tern
         delivery_failed(
             message=message,
             status=Status.FAILED,
             provider_code=exc.provider_code,
             reached_provider=False,
+            code=delivery_error_for(exc.provider_code, refused=True).code,
             detail={"provider_message": str(exc)},
         )
     except SubmissionOutcomeUnknown:

@@ -316,6 +316,18 @@ _ENTRIES = [
         delivery_class=CLASS_REVIEW,
     ),
     ErrorSpec(
+        "provider_rejected",
+        None,
+        "The provider or carrier refused the message; `provider_code` says why.",
+        "Read `provider_code` in the provider's error reference and fix the cause (e.g. the "
+        "sender's permissions for the region, or the sender-recipient pair); staff review the "
+        "message, and Tern does not send it again by itself.",
+        DO_NOT_RETRY,
+        "any other provider code (e.g. 21408, 21606, 21612, 30011, 21266)",
+        provider_codes=("21266", "21408", "21606", "21612", "30011"),
+        delivery_class=CLASS_REVIEW,
+    ),
+    ErrorSpec(
         "unknown_outcome",
         None,
         "The send was interrupted and the provider cannot confirm whether it went out.",
@@ -352,9 +364,23 @@ def spec(code: str) -> ErrorSpec:
     return CATALOGUE[code]
 
 
-def delivery_error_for(provider_code: str | int | None) -> ErrorSpec:
-    """The delivery failure a provider's error code maps to (unknown codes: unknown_delivery_error)."""
-    return _BY_PROVIDER_CODE.get(str(provider_code), CATALOGUE["unknown_delivery_error"])
+def delivery_error_for(provider_code: str | int | None, *, refused: bool = False) -> ErrorSpec:
+    """The delivery failure a provider's error code maps to (CONTRACT §3's delivery table).
+
+    A code outside the table is `provider_rejected` (review, never retried): guessing "transient"
+    for a code we do not know would invite resends the provider will refuse again. HTTP 429 and
+    5xx are the provider being unavailable. A failure reported with no code at all is
+    `unknown_delivery_error` (the carrier said it failed, not why) unless the provider `refused`
+    the submission itself, which is a rejection.
+    """
+    code = "" if provider_code is None else str(provider_code).strip()
+    if not code:
+        return CATALOGUE["provider_rejected" if refused else "unknown_delivery_error"]
+    if code in _BY_PROVIDER_CODE:
+        return _BY_PROVIDER_CODE[code]
+    if code == "429" or (len(code) == 3 and code.startswith("5") and code.isdigit()):
+        return CATALOGUE["provider_unavailable"]
+    return CATALOGUE["provider_rejected"]
 
 
 class TernError(Exception):

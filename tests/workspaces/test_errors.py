@@ -45,6 +45,7 @@ CONTRACT_CODES = {
     "carrier_opted_out",
     "carrier_filtered",
     "unknown_outcome",
+    "provider_rejected",
 }
 RETRY_HINTS = {
     "retry_with_backoff",
@@ -85,6 +86,7 @@ def test_delivery_classes_match_the_contract():
         "carrier_filtered",
         "toll_free_not_verified",
         "unknown_outcome",
+        "provider_rejected",
     }
 
 

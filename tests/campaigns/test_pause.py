@@ -1,0 +1,279 @@
+"""Pause keeps every message's status, and a paused campaign submits nothing by any path; resume
+sends the rest at the sender's pace; opt-outs during a pause are honoured (CONTRACT §3, §7).
+
+The pump, the booking and the send pool's call at a slot run in process; time moves with
+time-machine."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from campaigns import services as campaign_services
+from campaigns.models import Campaign
+from compliance.models import Suppression
+from compliance.services import suppression_create
+from messaging import services
+from messaging.models import Message, MessageEvent, SimulatorSubmission, Status
+from messaging.services import SendInput, message_send
+from tests.factories import contacts_for, next_number
+from workspaces.audit import Actor
+from workspaces.errors import TernError
+from workspaces.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+# A Tuesday at 11:00 in Los Angeles: inside every quiet-hours window.
+MIDDAY = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
+STATUSES = ("scheduled", "queued", "sending", "sent", "delivered", "undelivered", "failed",
+            "canceled")  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def midday():
+    """The clock stands at MIDDAY (tests move it on with `shift`)."""
+    with time_machine.travel(MIDDAY, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch):
+    """The pump's next turn is run by the test, not by a worker."""
+    monkeypatch.setattr(campaign_services, "_pump_enqueue", lambda *args, **kwargs: None)
+
+
+def launched(tenant, count: int) -> tuple[str, list[Message]]:
+    """A running campaign of `count` recipients (Los Angeles, with consent), launched by API."""
+    phones = [next_number() for _ in range(count)]
+    contacts_for(tenant.workspace, phones, tags=("spring",), timezone="America/Los_Angeles")
+    client = tenant.client()
+    created = client.post("/api/v1/campaigns", {
+        "name": "Spring", "body": "Hi {{first_name}}, spring sale. Reply LEAVE to opt out.",
+        "audience": {"tags": ["spring"]}, "from": tenant.sender.number,
+        "opt_out_keywords": ["LEAVE"],
+    }, format="json")  # fmt: skip
+    assert created.status_code == 201, created.content
+    cid = created.json()["id"]
+    assert act(tenant, cid, "launch")["status"] == "running"
+    return cid, list(Message.objects.filter(campaign_id=cid).order_by("id"))
+
+
+def act(tenant, cid: str, verb: str) -> dict:
+    response = tenant.client().post(f"/api/v1/campaigns/{cid}/{verb}")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def stats(tenant, cid: str) -> dict:
+    return tenant.client().get(f"/api/v1/campaigns/{cid}").json()["stats"]
+
+
+def assert_identity(s: dict) -> None:
+    assert s["recipients"] == sum(s["skipped"].values()) + sum(s[k] for k in STATUSES), s
+
+
+def pump(cid: str) -> None:
+    """One turn of the campaign's current pump chain (as its task would run it)."""
+    token = Campaign.objects.get(pk=cid).pump_token
+    campaign_services.campaign_pump(campaign_id=cid, token=token)
+
+
+def start_pump(cid: str) -> None:
+    """What launch and resume start on commit: a new pump chain, and its first turn."""
+    campaign_services.pump_start(campaign_id=cid)
+    pump(cid)
+
+
+def at_their_slots(messages) -> None:
+    """The send pool's call for each message when its slot comes."""
+    for message in messages:
+        services.message_dispatch(message_id=message.id)
+
+
+def submitted() -> list[str]:
+    return list(SimulatorSubmission.objects.values_list("message_id", flat=True))
+
+
+def deliver_all() -> None:
+    """The simulator's reports of every accepted submission (its worker is not running)."""
+    for row in SimulatorSubmission.objects.filter(accepted=True, reported_at=None):
+        services.simulator_reports_apply(status=row.final_status, error_code=row.final_code or None,
+                                         provider_message_id=row.provider_message_id)  # fmt: skip
+
+
+def snapshot(cid: str) -> dict:
+    return dict(Message.objects.filter(campaign_id=cid).values_list("id", "status"))
+
+
+def test_pause_changes_no_message_status(tenant, other_tenant):
+    """Queued stays queued, sent stays sent; stats still add up; the audit names what waits."""
+    cid, messages = launched(tenant, 6)
+    theirs, _ = launched(other_tenant, 2)
+    Message.objects.filter(pk=messages[0].pk).update(status=Status.SENT)
+    before = snapshot(cid)
+    timelines = MessageEvent.objects.filter(message__campaign_id=cid).count()
+    paused = act(tenant, cid, "pause")
+    assert paused["status"] == "paused"
+    assert snapshot(cid) == before
+    assert paused["stats"]["queued"] == 5 and paused["stats"]["scheduled"] == 0
+    assert paused["stats"]["sent"] == 1
+    assert_identity(paused["stats"])
+    assert MessageEvent.objects.filter(message__campaign_id=cid).count() == timelines
+    audit = AuditEvent.objects.get(action="campaign.paused", target_id=cid)
+    assert audit.after == {"waiting": 5}
+    resumed = act(tenant, cid, "resume")
+    assert resumed["status"] == "running" and snapshot(cid) == before
+    assert_identity(resumed["stats"])
+    assert stats(other_tenant, theirs)["queued"] == 2  # the other workspace's campaign untouched
+    assert tenant.client().post(f"/api/v1/campaigns/{theirs}/pause").status_code == 404
+
+
+def test_a_paused_campaign_submits_nothing_and_resume_finishes_it(tenant):
+    """Booked before the pause, due while paused: nothing goes out by the send pool, a retry,
+    the pump or the sweeper; statuses stay queued. Resume sends each message exactly once."""
+    cid, messages = launched(tenant, 5)
+    start_pump(cid)
+    booked = Message.objects.filter(campaign_id=cid, due_at__isnull=False)
+    assert booked.count() == 5
+    at_their_slots(messages[:1])
+    assert submitted() == [messages[0].id]
+    act(tenant, cid, "pause")
+
+    at_their_slots(messages[1:])  # their slots come while paused
+    pump(cid)  # a pump turn already on its way
+    assert services.campaign_window_book(campaign_id=cid, sender=tenant.sender.number,
+                                         seconds=60, campaign_rate=None) is None  # fmt: skip
+    for minutes in (3, 30, 240):  # the sweeper, long after every slot
+        with time_machine.travel(MIDDAY + timedelta(minutes=minutes), tick=False):
+            services.sweep_due()
+            services.sweep_stuck_sending()
+            at_their_slots(messages[1:])
+    assert submitted() == [messages[0].id]
+    waiting = Message.objects.filter(campaign_id=cid).exclude(pk=messages[0].pk)
+    assert {m.status for m in waiting} == {Status.QUEUED}
+    assert all(m.due_at is None for m in waiting)  # back with the pump, for after the resume
+    held = MessageEvent.objects.filter(message__campaign_id=cid, event="held_campaign_paused")
+    assert held.count() == 4
+    s = stats(tenant, cid)
+    assert (s["queued"], s["sent"]) == (4, 1)
+    assert_identity(s)
+
+    act(tenant, cid, "resume")
+    start_pump(cid)
+    assert Message.objects.filter(campaign_id=cid, status=Status.QUEUED, due_at=None).count() == 0
+    at_their_slots(messages)
+    assert sorted(submitted()) == sorted(m.id for m in messages)  # each exactly once
+    deliver_all()
+    pump(cid)
+    campaign = tenant.client().get(f"/api/v1/campaigns/{cid}").json()
+    assert campaign["status"] == "completed"
+    assert campaign["stats"]["delivered"] == 5
+    assert_identity(campaign["stats"])
+
+
+def test_a_booked_slot_after_the_resume_goes_once_at_its_slot(tenant):
+    """Paused and resumed before the slots came: the booked messages keep their slots and the
+    new pump books nothing twice."""
+    cid, messages = launched(tenant, 3)
+    start_pump(cid)
+    act(tenant, cid, "pause")
+    act(tenant, cid, "resume")
+    start_pump(cid)  # nothing unbooked: it books nothing
+    assert not Message.objects.filter(campaign_id=cid, due_at=None).exists()
+    at_their_slots(messages)
+    at_their_slots(messages)  # a redelivered chunk: the claim takes each once
+    assert sorted(submitted()) == sorted(m.id for m in messages)
+
+
+def test_a_retry_of_a_paused_campaign_waits_for_the_resume(tenant):
+    """A submission refused with 500 goes back to queued; its retry comes while paused: held."""
+    phone = next_number()[:-4] + "0500"  # the simulator refuses its first submission
+    contacts_for(tenant.workspace, [phone], tags=("spring",), timezone="America/Los_Angeles")
+    cid, [message] = launched(tenant, 0)
+    start_pump(cid)
+    at_their_slots([message])
+    message.refresh_from_db()
+    assert message.status == Status.QUEUED and message.attempts == 1
+    act(tenant, cid, "pause")
+    at_their_slots([message])  # the retry comes (its task, then the pool at its slot)
+    message.refresh_from_db()
+    assert message.status == Status.QUEUED and message.attempts == 1
+    act(tenant, cid, "resume")
+    with time_machine.travel(MIDDAY + timedelta(minutes=5), tick=False):
+        start_pump(cid)
+        at_their_slots([message])
+    message.refresh_from_db()
+    assert message.status == Status.SENT and message.attempts == 2
+
+
+def test_stop_of_a_paused_campaign_cancels_its_waiting_messages(tenant):
+    cid, messages = launched(tenant, 4)
+    start_pump(cid)
+    at_their_slots(messages[:1])
+    act(tenant, cid, "pause")
+    stopped = act(tenant, cid, "stop")
+    assert stopped["status"] == "stopped"
+    assert (stopped["stats"]["canceled"], stopped["stats"]["sent"]) == (3, 1)
+    assert_identity(stopped["stats"])
+    at_their_slots(messages)
+    assert submitted() == [messages[0].id]
+    canceled = Message.objects.filter(campaign_id=cid, status=Status.CANCELED)
+    assert {m.error["code"] for m in canceled} == {"stopped_by_user"}
+
+
+# --- Campaign-scope suppressions ----------------------------------------------------------------
+
+
+def test_an_opt_out_during_the_pause_is_honoured_at_the_claim(tenant):
+    """A campaign suppression recorded while the campaign waits: on resume that recipient's
+    message fails with campaign_suppressed, free and never submitted; the others go."""
+    cid, messages = launched(tenant, 3)
+    act(tenant, cid, "pause")
+    opted = messages[1]
+    suppression_create(workspace_id=tenant.workspace.pk, phone=opted.to_number, source="keyword",
+                       scope=Suppression.CAMPAIGN, campaign_id=cid,
+                       actor=Actor.system("opt-out word"))  # fmt: skip
+    act(tenant, cid, "resume")
+    start_pump(cid)
+    at_their_slots(messages)
+    opted.refresh_from_db()
+    assert opted.status == Status.FAILED and opted.error["code"] == "campaign_suppressed"
+    assert opted.reserved == 0 and opted.settled_at
+    assert sorted(submitted()) == sorted([messages[0].id, messages[2].id])
+    assert_identity(stats(tenant, cid))
+    assert stats(tenant, cid)["failed"] == 1
+
+
+def test_a_campaign_suppression_refuses_that_campaigns_sends_only(tenant, other_tenant):
+    """The campaign's launch skips the number and a send for the campaign is refused with
+    campaign_suppressed; a plain API send to it, or another workspace's, still goes."""
+    phone = next_number()
+    contacts_for(tenant.workspace, [phone], tags=("spring",), timezone="America/Los_Angeles")
+    client = tenant.client()
+    created = client.post("/api/v1/campaigns", {
+        "name": "Spring", "body": "Hi {{first_name}}", "audience": {"tags": ["spring"]},
+        "from": tenant.sender.number}, format="json").json()  # fmt: skip
+    suppression_create(workspace_id=tenant.workspace.pk, phone=phone, source="api",
+                       scope=Suppression.CAMPAIGN, campaign_id=created["id"],
+                       actor=Actor.system())  # fmt: skip
+    launched_now = act(tenant, created["id"], "launch")
+    assert launched_now["stats"]["skipped"] == {"campaign_suppressed": 1}
+    assert launched_now["stats"]["queued"] == 0
+    assert_identity(launched_now["stats"])
+    with pytest.raises(TernError) as refused:
+        message_send(workspace=tenant.workspace, test=False, data=SendInput(
+            to=phone, body="Hi", from_=tenant.sender.number, category="marketing",
+            campaign_id=created["id"]))  # fmt: skip
+    assert refused.value.code == "campaign_suppressed" and refused.value.http_status == 422
+    plain = client.post(
+        "/api/v1/messages",
+        {"to": phone, "body": "Your code is 1", "from": tenant.sender.number},
+        format="json",
+    )
+    assert plain.status_code == 202, plain.content
+    theirs = other_tenant.client().post(
+        "/api/v1/messages",
+        {"to": phone, "body": "Code 2", "from": other_tenant.sender.number},
+        format="json",
+    )
+    assert theirs.status_code == 202
