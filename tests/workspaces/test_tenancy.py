@@ -120,15 +120,22 @@ def test_every_route_declares_its_scope():
 
 @pytest.mark.django_db
 def test_every_object_route_hides_other_workspaces(tenant, other_tenant):
-    """Workspace A's owner asking for B's object by id gets 404 not_found, on every method."""
-    client = tenant.client("owner")
+    """Workspace A's owner asking for B's object by id gets 404 not_found, on every method, while
+    B's owner reads the same path with 200 (so the 404 is the tenancy check, not a wrong path)."""
+    client, owner_b = tenant.client("owner"), other_tenant.client("owner")
     checked = 0
     for route in (r for r in api_routes() if r.is_object_route):
         model = route.view_class.model
         assert model in OBJECT_OF, f"add {model.__name__} to OBJECT_OF for {route.path}"
         foreign = OBJECT_OF[model](other_tenant)
+        path = concrete_path(route, foreign.pk)
+        if "get" in route.actions:  # B's own object is there (a pending export's download: 409)
+            own = owner_b.get(path)
+            assert own.status_code in (200, 409), (route.path, own.content)
+            if own.status_code == 200 and "id" in own.json():
+                assert own.json()["id"] == str(foreign.pk), route.path
         for method in route.actions:
-            response = getattr(client, method)(concrete_path(route, foreign.pk), {}, format="json")
+            response = getattr(client, method)(path, {}, format="json")
             assert response.status_code == 404, (route.path, method, response.content)
             if method != "head":  # HEAD answers carry no body
                 assert response.json()["error"]["code"] == "not_found"
@@ -136,15 +143,33 @@ def test_every_object_route_hides_other_workspaces(tenant, other_tenant):
     assert checked >= 5
 
 
+def _list_ids(client, route) -> tuple[int, set]:
+    """(status, ids of the rows) of a GET on a list route (a single resource counts as one)."""
+    response = client.get("/" + route.path.replace("^", "").replace("$", ""))
+    body = response.json()
+    rows = body.get("results", [body]) if response.status_code == 200 else []
+    return response.status_code, {str(row.get("id")) for row in rows}
+
+
 @pytest.mark.django_db
 def test_lists_never_show_other_workspaces(tenant, other_tenant):
-    """Every list route answers with A's rows only."""
-    client = tenant.client("owner")
-    foreign_ids = {str(o.pk) for o in (other_tenant.tokens[("owner", "live")], other_tenant.sender)}
-    foreign_ids |= set(
-        AuditEvent.objects.for_workspace(other_tenant.workspace).values_list("id", flat=True)
-    )
-    for route in (r for r in api_routes() if not r.is_object_route and "get" in r.actions):
-        body = client.get("/" + route.path.replace("^", "").replace("$", "")).json()
-        rows = body.get("results", [body])
-        assert not {row.get("id") for row in rows} & foreign_ids, route.path
+    """Every list route answers A 200 with A's rows only, while B's answer on the same route has
+    rows of its own (so "none of B's" is never an empty list passing by default)."""
+    for make in OBJECT_OF.values():  # a row of every kind in both workspaces
+        make(tenant)
+        make(other_tenant)
+    client, owner_b = tenant.client("owner"), other_tenant.client("owner")
+    routes = [r for r in api_routes() if not r.is_object_route and "get" in r.actions]
+    foreign, empty = set(), []
+    for route in routes:
+        status, ids = _list_ids(owner_b, route)
+        assert status == 200, (route.path, status)
+        foreign |= ids
+        empty += [route.path] if not ids else []
+    assert empty == [], "B has no rows here: add a maker to OBJECT_OF"
+    assert len(routes) >= 10
+    for route in routes:
+        status, ids = _list_ids(client, route)
+        assert status == 200, (route.path, status)
+        assert ids, route.path  # A's own rows are listed: the filter is not "nothing"
+        assert not ids & foreign, (route.path, ids & foreign)
