@@ -4,10 +4,13 @@ sends the rest at the sender's pace; opt-outs during a pause are honoured (CONTR
 The pump, the booking and the send pool's call at a slot run in process; time moves with
 time-machine."""
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection, transaction
 
 from campaigns import services as campaign_services
 from campaigns.models import Campaign
@@ -17,6 +20,7 @@ from messaging import services
 from messaging.models import Message, MessageEvent, SimulatorSubmission, Status
 from messaging.services import SendInput, message_send
 from tests.factories import contacts_for, next_number
+from workspaces import clock
 from workspaces.audit import Actor
 from workspaces.errors import TernError
 from workspaces.models import AuditEvent
@@ -277,3 +281,87 @@ def test_a_campaign_suppression_refuses_that_campaigns_sends_only(tenant, other_
         format="json",
     )
     assert theirs.status_code == 202
+
+
+# --- A claim and a pause are ordered (PostgreSQL row locks) -----------------------------------
+
+
+def lock_waiters() -> int:
+    """Backends of this database waiting for a lock."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND wait_event_type = 'Lock'")  # fmt: skip
+        return cursor.fetchone()[0]
+
+
+def wait_until(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def in_thread(job) -> threading.Thread:
+    """Run `job` on its own thread (and its own database connection)."""
+
+    def run():
+        try:
+            job()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+@pytest.mark.postgres_only("row locks: SQLite runs one write transaction at a time")
+@pytest.mark.django_db(transaction=True)
+def test_a_pause_waits_for_a_claim_in_flight_and_a_claim_for_a_pause(tenant):
+    """A claim that has looked (campaign running) holds the row until it commits: the pause
+    waits for it, the pump's own updates do not. A claim during a pause's transaction waits and
+    then sees the campaign paused."""
+    cid, messages = launched(tenant, 2)
+    looked, release = threading.Event(), threading.Event()
+
+    def claim_in_flight():
+        with transaction.atomic():
+            assert not campaign_services.campaign_holds_messages(cid, True)
+            looked.set()
+            release.wait(10)
+
+    claim = in_thread(claim_in_flight)
+    assert looked.wait(10)
+    with transaction.atomic():  # the pump's turn is not held up
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '2s'")
+        Campaign.objects.filter(pk=cid).update(pump_at=clock.now())
+    pause = in_thread(lambda: act(tenant, cid, "pause"))
+    wait_until(lambda: lock_waiters() == 1)
+    assert Campaign.objects.get(pk=cid).status == "running"
+    release.set()
+    claim.join(10)
+    pause.join(10)
+    assert Campaign.objects.get(pk=cid).status == "paused"
+
+    act(tenant, cid, "resume")
+    locked, commit = threading.Event(), threading.Event()
+
+    def pause_slowly():
+        with transaction.atomic():
+            campaign = Campaign.objects.get(pk=cid)
+            campaign_services.campaign_pause(campaign=campaign, actor=Actor.system("test"))
+            locked.set()
+            commit.wait(10)
+
+    pausing = in_thread(pause_slowly)
+    assert locked.wait(10)
+    result = []
+    claiming = in_thread(lambda: result.append(services.message_claim(message_id=messages[0].id)))
+    wait_until(lambda: lock_waiters() == 1)
+    commit.set()
+    pausing.join(10)
+    claiming.join(10)
+    assert result == [None]  # it waited for the pause, then held the message
+    message = Message.objects.get(pk=messages[0].pk)
+    assert message.status == Status.QUEUED and message.attempts == 0
