@@ -7,7 +7,6 @@ chunk at a time and written row by row while the file's SHA-256 is computed, so 
 size runs in constant memory on the worker, and its download streams from disk.
 """
 
-import csv
 import hashlib
 import json
 import logging
@@ -20,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import TextField, Value
@@ -29,7 +29,9 @@ from django.urls import reverse
 from webhooks.events import emit
 from workspaces import clock
 from workspaces.audit import GENESIS_HASH, Actor, audit_record
+from workspaces.csvsafe import csv_line
 from workspaces.errors import TernError
+from workspaces.jsonsafe import scrub_text
 from workspaces.models import AuditChainHead, AuditEvent
 
 from .models import Consent, Export, Suppression
@@ -262,8 +264,28 @@ def export_run(*, export_id: str) -> Export | None:
         head, rows, digest = _write(export)
         return _complete(export, head=head, rows=rows, digest=digest)
     except Exception as exc:  # any failure, the soft time limit included, ends as `failed`
-        logger.exception("export %s failed", export_id)
-        return _fail(export, f"{type(exc).__name__}: {exc}")
+        # Staff read the exception in the log, found by the export's id; the customer reads
+        # words (CONTRACT §9: never a stack trace, nor an exception's text).
+        logger.exception(
+            "export %s failed (workspace %s, kind %s)", export_id, export.workspace_id, export.kind
+        )
+        return _fail(export, failure_words(exc))
+
+
+FAILED_WORDS = (
+    "The export could not be written because of an error on our side; create it again, "
+    "and if it fails again contact support with the export's id."
+)
+TOO_LONG_WORDS = (
+    "The export took longer than the worker allows; create it again with a shorter date range."
+)
+
+
+def failure_words(exc: BaseException) -> str:
+    """What a failed export tells its reader: a sentence, never the exception itself."""
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return TOO_LONG_WORDS
+    return FAILED_WORDS
 
 
 def _write(export: Export) -> tuple[dict, int, str]:
@@ -456,7 +478,10 @@ class _HashingSink:
         self.digest = hashlib.sha256()
 
     def write(self, text: str) -> int:
-        data = text.encode()
+        try:
+            data = text.encode()
+        except UnicodeEncodeError:  # a lone surrogate stored before the API refused them
+            data = scrub_text(text).encode()
         self.digest.update(data)
         self.raw.write(data)
         return len(text)
@@ -494,12 +519,11 @@ def _cell(value):
 
 
 def write_csv(sink, fields: tuple[str, ...], rows: Iterator[dict]) -> int:
-    """A header, then one line per row (RFC 4180); returns the number of rows."""
-    writer = csv.writer(sink)
-    writer.writerow(fields)
+    """A header, then one line per row (RFC 4180, formula-safe); returns the number of rows."""
+    sink.write(csv_line(fields))
     count = 0
     for row in rows:
-        writer.writerow([_cell(row[f]) for f in fields])
+        sink.write(csv_line(_cell(row[f]) for f in fields))
         count += 1
     return count
 
