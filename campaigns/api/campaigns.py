@@ -1,6 +1,6 @@
 """`/api/v1/campaigns` (CONTRACT §7): drafts, the dry run, and launch/pause/resume/stop."""
 
-from drf_spectacular.utils import OpenApiTypes, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -12,6 +12,10 @@ from .. import services
 from ..models import Campaign, Template
 from ..rendering import unknown_fields
 from ..resources import campaign_resource
+from .schemas import CampaignShape
+
+# What a launch (and its dry run) answers when the campaign's `from` cannot send.
+SENDER_ERRORS = ("sender_not_sms_capable", "toll_free_not_verified")
 
 
 class AudienceSerializer(serializers.Serializer):
@@ -112,23 +116,27 @@ class CampaignViewSet(ListRetrieveViewSet):
                        "dry_run": "campaigns:read", "launch": "campaigns:write",
                        "pause": "campaigns:write", "resume": "campaigns:write",
                        "stop": "campaigns:write"}  # fmt: skip
+    error_codes = {"partial_update": ("invalid_state",), "dry_run": SENDER_ERRORS,
+                   "launch": ("invalid_state", "spend_limit_exceeded", *SENDER_ERRORS),
+                   "pause": ("invalid_state",), "resume": ("invalid_state",),
+                   "stop": ("invalid_state",)}  # fmt: skip
 
     def get_serializer_class(self):
         """The write serializer (the resource itself is a plain function)."""
         return CampaignSerializer
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: CampaignShape(many=True)})
     def list(self, request):
         """The workspace's campaigns, newest first."""
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([campaign_resource(c) for c in page])
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: CampaignShape})
     def retrieve(self, request, pk=None):
         """One campaign with its live stats."""
         return Response(campaign_resource(self.get_object()))
 
-    @extend_schema(responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(responses={201: CampaignShape})
     def create(self, request):
         """A draft campaign."""
         form = CampaignSerializer(data=request.data, context=self.get_serializer_context())
@@ -138,7 +146,7 @@ class CampaignViewSet(ListRetrieveViewSet):
                                             **form.validated_data)  # fmt: skip
         return Response(campaign_resource(campaign), status=201)
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: CampaignShape})
     def partial_update(self, request, pk=None):
         """Change a draft (409 `invalid_state` once launched)."""
         form = CampaignSerializer(data=request.data, partial=True,
@@ -158,25 +166,25 @@ class CampaignViewSet(ListRetrieveViewSet):
         campaign = verb(campaign=self.get_object(), actor=self.actor)
         return Response(campaign_resource(campaign))
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses={200: CampaignShape})
     @action(detail=True, methods=["post"])
     def launch(self, request, pk=None):
         """Draft → running (scheduled with a future `send_at`); reserves the whole cost (402)."""
         return self._act(services.campaign_launch)
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses={200: CampaignShape})
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
         """Running → paused."""
         return self._act(services.campaign_pause)
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses={200: CampaignShape})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         """Paused → running."""
         return self._act(services.campaign_resume)
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses={200: CampaignShape})
     @action(detail=True, methods=["post"])
     def stop(self, request, pk=None):
         """Scheduled, running or paused → stopped; unsent messages are canceled."""

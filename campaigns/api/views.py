@@ -162,6 +162,7 @@ class TemplateViewSet(ListRetrieveViewSet):
     required_scopes = {"list": "campaigns:read", "retrieve": "campaigns:read",
                        "create": "campaigns:write", "partial_update": "campaigns:write",
                        "preview": "campaigns:read"}  # fmt: skip
+    error_codes = {"preview": ("invalid_number", "missing_merge_field")}
 
     def create(self, request):
         """Save a template."""

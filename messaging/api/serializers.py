@@ -2,7 +2,11 @@
 
 import json
 
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
+
+from workspaces.api.openapi import DeliveryErrorShape
+from workspaces.api.schema import ErrorEnvelopeSerializer
 
 from ..models import Message
 from ..resources import event_resource, message_resource  # noqa: F401 (re-exported)
@@ -88,7 +92,7 @@ class MessageSerializer(serializers.Serializer):
     campaign = serializers.CharField(allow_null=True)
     provider = serializers.CharField()
     provider_message_id = serializers.CharField(allow_null=True)
-    error = serializers.DictField(allow_null=True)
+    error = DeliveryErrorShape(allow_null=True, help_text="Why it failed (null unless it did).")
     metadata = serializers.DictField()
     send_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -105,7 +109,18 @@ class MessageSerializer(serializers.Serializer):
         return message_resource(instance)
 
 
+class BatchAcceptedSerializer(serializers.Serializer):
+    """Schema of an accepted batch item."""
+
+    message = MessageSerializer()
+
+
 class BatchResultSerializer(serializers.Serializer):
     """Schema of the batch answer: one `{"message"}` or `{"error"}` per item, in order."""
 
-    results = serializers.ListField(child=serializers.DictField())
+    results = PolymorphicProxySerializer(
+        component_name="BatchItemResult",
+        serializers=[BatchAcceptedSerializer, ErrorEnvelopeSerializer],
+        resource_type_field_name=None,
+        many=True,
+    )

@@ -1,12 +1,14 @@
 """Shapes of tokens, the workspace, senders and audit events (CONTRACT §2, §9)."""
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import selectors
 from ..models import ApiToken, AuditEvent, Sender, Workspace
 from ..phones import SUPPORTED_REGIONS, country_of, to_e164
 from ..scopes import ALL_SCOPES
+from .openapi import ActorShape, TargetShape
 
 
 class TokenSerializer(serializers.ModelSerializer):
@@ -207,10 +209,12 @@ class AuditEventSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(ActorShape)
     def get_actor(self, event) -> dict:
         """Who: `{"type": user|token|staff|system, "id", "label"}`."""
         return {"type": event.actor_type, "id": event.actor_id, "label": event.actor_label}
 
+    @extend_schema_field(TargetShape)
     def get_target(self, event) -> dict:
         """What it was done to: `{"type", "id"}`."""
         return {"type": event.target_type, "id": event.target_id}

@@ -1,0 +1,64 @@
+"""Documentation-only serializers: the shapes of the campaign resource (CONTRACT §7).
+
+The views render plain dicts from `campaigns.resources`; these describe them for the OpenAPI
+schema and are never used to render. Fields that the resource may set to null say so.
+"""
+
+from rest_framework import serializers
+
+from messaging.campaign_messages import COUNTED_STATUSES
+
+from ..models import Campaign
+
+CAMPAIGN_STATUSES = [Campaign.DRAFT, Campaign.SCHEDULED, Campaign.RUNNING, Campaign.PAUSED,
+                     Campaign.COMPLETED, Campaign.STOPPED]  # fmt: skip
+SKIP_HELP = "Recipients not messaged, by reason code (e.g. `workspace_suppressed`)."
+
+
+class AudienceShape(serializers.Serializer):
+    """`{"tags": [...]}` (contacts with any of them) or `{"all": true}`: one of the two."""
+
+    tags = serializers.ListField(child=serializers.CharField(), required=False)
+    all = serializers.BooleanField(required=False)
+
+
+class CampaignStatsShape(serializers.Serializer):
+    """`recipients` = the sum of `skipped` and of every message status; `cost` so far."""
+
+    recipients = serializers.IntegerField()
+    skipped = serializers.DictField(child=serializers.IntegerField(), help_text=SKIP_HELP)
+    cost = serializers.CharField(help_text="Decimal, 4 places, in the workspace's currency.")
+
+    def get_fields(self):
+        """One count per message status."""
+        fields = super().get_fields()
+        for status in COUNTED_STATUSES:
+            fields[str(status)] = serializers.IntegerField(help_text=f"Messages now {status}.")
+        return fields
+
+
+class CampaignShape(serializers.Serializer):
+    """The campaign resource."""
+
+    id = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=CAMPAIGN_STATUSES)
+    template = serializers.CharField(allow_null=True, help_text="The template's id, if any.")
+    body = serializers.CharField(allow_null=True, help_text="null when a template is used.")
+    audience = AudienceShape()
+    send_at = serializers.DateTimeField(allow_null=True)
+    throttle_per_minute = serializers.IntegerField(allow_null=True)
+    opt_out_keywords = serializers.ListField(child=serializers.CharField())
+    test = serializers.BooleanField()
+    stats = CampaignStatsShape()
+    launched_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    stopped_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_fields(self):
+        """`from` is a Python keyword, so it is added by name."""
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField()
+        return fields
