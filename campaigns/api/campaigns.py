@@ -6,10 +6,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from workspaces.api.base import ListRetrieveViewSet
-from workspaces.phones import to_e164
+from workspaces.api.references import WorkspaceIdField, WorkspaceSenderField
 
 from .. import services
-from ..models import Campaign, Template
+from ..models import Campaign
 from ..rendering import unknown_fields
 from ..resources import campaign_resource
 from .schemas import CampaignShape
@@ -36,11 +36,13 @@ class CampaignSerializer(serializers.Serializer):
     """What a draft campaign is made of; `template` or `body`, not both."""
 
     name = serializers.CharField(max_length=200)
-    template = serializers.CharField(required=False, allow_null=True)
+    template = WorkspaceIdField(
+        "tpl", noun="template", as_object=True, required=False, allow_null=True
+    )
     body = serializers.CharField(required=False, allow_blank=False, max_length=1600)
     audience = AudienceSerializer()
     # `from` is a Python keyword: the field is renamed in __init__.
-    from_number = serializers.CharField(max_length=20)
+    from_number = WorkspaceSenderField()
     send_at = serializers.DateTimeField(required=False, allow_null=True)
     throttle_per_minute = serializers.IntegerField(required=False, allow_null=True, min_value=1,
                                                    max_value=60_000)  # fmt: skip
@@ -52,28 +54,12 @@ class CampaignSerializer(serializers.Serializer):
         super().__init__(*args, **kwargs)
         self.fields["from"] = self.fields.pop("from_number")
 
-    def validate_template(self, value):
-        """A template of this workspace."""
-        if not value:
-            return None
-        template = Template.objects.for_workspace(self.context["workspace"]).filter(pk=value)
-        found = template.first()
-        if found is None:
-            raise serializers.ValidationError("There is no such template in this workspace.")
-        return found
-
     def validate_body(self, value):
         """Only known merge fields."""
         unknown = unknown_fields(value)
         if unknown:
             raise serializers.ValidationError(f"Unknown merge fields: {', '.join(unknown)}")
         return value
-
-    def validate_from(self, value):
-        """A short code as given; a long code in E.164 after the default country."""
-        if value.isdigit() and len(value) <= 8:
-            return value
-        return to_e164(value, self.context["workspace"].default_country) or value
 
     def validate_opt_out_keywords(self, value):
         """Single words, kept upper-case and unique."""

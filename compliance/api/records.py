@@ -6,6 +6,7 @@ from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
 from workspaces.api.base import ListRetrieveViewSet, client_ip
+from workspaces.api.references import WorkspaceIdField
 from workspaces.errors import TernError
 from workspaces.permissions import require_manager_role
 from workspaces.phones import to_e164
@@ -28,7 +29,8 @@ class SuppressionCreateSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=32)
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     scope = serializers.ChoiceField(choices=["workspace", "campaign"], default="workspace")
-    campaign = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    campaign = WorkspaceIdField("cmp", noun="campaign", required=False, allow_blank=True,
+                                default="")  # fmt: skip
 
     def validate_phone(self, value):
         """E.164 after the workspace's default country."""
@@ -102,9 +104,7 @@ class SuppressionViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
     )
     def create(self, request):
         """Suppress a number for the workspace or one campaign; audited."""
-        form = SuppressionCreateSerializer(
-            data=request.data, context={"workspace": request.workspace}
-        )
+        form = SuppressionCreateSerializer(data=request.data, context=self.get_serializer_context())
         form.is_valid(raise_exception=True)
         data = form.validated_data
         suppression, created = services.suppression_create(
@@ -164,7 +164,13 @@ class ConsentCreateSerializer(serializers.Serializer):
 
     action = serializers.ChoiceField(choices=[Consent.GRANT, Consent.REVOKE], default=Consent.GRANT)
     phone = serializers.CharField(max_length=32)
-    scope = serializers.CharField(max_length=40, default="workspace")
+    scope = WorkspaceIdField(
+        "cmp",
+        noun="campaign",
+        literals=["workspace"],
+        default="workspace",
+        help_text='"workspace", or the id of a campaign of this workspace.',
+    )
     category = serializers.ChoiceField(choices=["marketing"], default="marketing")
     method = serializers.ChoiceField(choices=Consent.METHODS)
     disclosure = serializers.CharField(max_length=5000, required=False, allow_blank=True,
@@ -233,7 +239,7 @@ class ConsentViewSet(ListRetrieveViewSet):
     @extend_schema(request=ConsentCreateSerializer, responses={201: ConsentSerializer})
     def create(self, request):
         """Record a grant or a revocation; audited."""
-        form = ConsentCreateSerializer(data=request.data, context={"workspace": request.workspace})
+        form = ConsentCreateSerializer(data=request.data, context=self.get_serializer_context())
         form.is_valid(raise_exception=True)
         data = dict(form.validated_data)
         consent = services.consent_record(
