@@ -8,6 +8,8 @@ from django.db import IntegrityError, connection, transaction
 from compliance.models import Suppression
 from compliance.services import suppression_create
 from messaging.campaign_messages import (
+    CANCEL,
+    HOLD,
     campaign_counts,
     campaign_messages_announce,
     campaign_messages_cancel,
@@ -209,7 +211,7 @@ def _transition(campaign: Campaign, actor: Actor, *, allowed: tuple, verb: str, 
 
 def campaign_pause(*, campaign: Campaign, actor: Actor) -> Campaign:
     """Running → paused: no message changes status; the claim holds the campaign's messages
-    (messaging's `CAMPAIGN_HOLDS`, answered by `campaign_holds_messages`) until `resume`."""
+    (messaging's `CAMPAIGN_GATES`, answered by `campaign_gate`) until `resume`."""
     return _transition(campaign, actor, allowed=(Campaign.RUNNING,), verb="pause",
                        to=Campaign.PAUSED, action="campaign.paused", moved_as="waiting",
                        move=_queued_count)  # fmt: skip
@@ -234,8 +236,8 @@ def _resume_messages(campaign: Campaign) -> int:
     return _queued_count(campaign)
 
 
-def campaign_holds_messages(campaign_id: str, lock: bool) -> bool:
-    """Messaging's hook: a paused campaign holds its messages (none is claimed).
+def campaign_gate(campaign_id: str, lock: bool) -> str | None:
+    """Messaging's gate: a paused campaign holds its messages, a stopped one cancels any left.
 
     With `lock` (the claim's transaction), PostgreSQL share-locks the row FOR KEY SHARE until
     that transaction ends: pause, resume and stop lock it FOR UPDATE, so they wait for claims in
@@ -251,7 +253,7 @@ def campaign_holds_messages(campaign_id: str, lock: bool) -> bool:
         status = row[0] if row else None
     else:
         status = Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).first()
-    return status == Campaign.PAUSED
+    return {Campaign.PAUSED: HOLD, Campaign.STOPPED: CANCEL}.get(status)
 
 
 def campaign_stop(*, campaign: Campaign, actor: Actor) -> Campaign:

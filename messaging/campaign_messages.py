@@ -218,20 +218,27 @@ def _events_for(rows: list[tuple], event: str, detail: dict) -> None:
 
 # A paused campaign (CONTRACT §7) changes no message's status: its queued messages stay queued,
 # and none is submitted until it resumes. Messaging may not import campaigns, so apps above plug
-# a check in here: each takes (campaign_id, lock) and answers True while the campaign holds its
-# messages. The campaign's own status stays the one truth; a copy kept on messaging's side would
-# be a second state to keep in step. Every path that would submit a campaign message (the pump's
-# booking, the send pool at a slot, a retry, the sweeper's hand-back to the pump) ends in the
-# claim, which asks with `lock=True`: campaigns then share-locks the campaign row for the claim's
+# a gate in here: each takes (campaign_id, lock) and answers HOLD while the campaign holds its
+# messages (paused), CANCEL once it was stopped (a message that went back to `queued` after the
+# stop, e.g. a failed attempt awaiting its retry, is canceled like the rest), else None. The
+# campaign's own status stays the one truth; a copy kept on messaging's side would be a second
+# state to keep in step. Every path that would submit a campaign message (the pump's booking,
+# the send pool at a slot, a retry, the sweeper's hand-back to the pump) ends in the claim, which
+# asks with `lock=True`: campaigns then share-locks the campaign row for the claim's
 # transaction, so a claim and a pause are ordered — a message claimed before the pause commits
 # is already `sending` and finishes; after it, none is claimed. A held message goes back to its
 # campaign's pump (due time cleared), which books it a slot at the sender's pace on resume.
-CAMPAIGN_HOLDS: list = []
+HOLD, CANCEL = "hold", "cancel"
+CAMPAIGN_GATES: list = []
 
 
-def campaign_held(*, campaign_id: str, lock: bool = False) -> bool:
-    """Whether the campaign holds its messages now (it is paused)."""
-    return any(check(campaign_id, lock) for check in CAMPAIGN_HOLDS)
+def campaign_gate(*, campaign_id: str, lock: bool = False) -> str | None:
+    """HOLD or CANCEL for the campaign's messages now, or None to let them go."""
+    for gate in CAMPAIGN_GATES:
+        verdict = gate(campaign_id, lock)
+        if verdict:
+            return verdict
+    return None
 
 
 def campaign_message_wait(message: Message) -> None:

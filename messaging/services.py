@@ -32,7 +32,7 @@ from workspaces.phones import country_of
 from workspaces.selectors import month_start
 
 from . import pacing, pricing, sending
-from .campaign_messages import campaign_held, campaign_message_wait
+from .campaign_messages import HOLD, campaign_gate, campaign_message_wait
 from .encoding import encode_body
 from .models import FINAL_STATUSES, STATUS_RANK, DuplicateGuard, Message, MessageEvent, Status
 from .policy import SendDraft, evaluate
@@ -344,7 +344,7 @@ def campaign_window_book(
     """
     from .tasks import dispatch_booked as dispatch_booked_task
 
-    if campaign_held(campaign_id=campaign_id):  # paused since the pump looked: book no slots
+    if campaign_gate(campaign_id=campaign_id):  # paused since the pump looked: book no slots
         return None
     rate = min(pacing.sender_rate(sender), campaign_rate or float("inf"))
     size = max(1, math.ceil(rate * seconds))
@@ -435,8 +435,12 @@ def message_claim(*, message_id: str) -> Message | None:
         message = Message.objects.filter(pk=message_id).select_related("workspace").first()
         if message is None or message.status != Status.QUEUED:
             return None
-        if message.campaign_id and campaign_held(campaign_id=message.campaign_id, lock=True):
+        gate = message.campaign_id and campaign_gate(campaign_id=message.campaign_id, lock=True)
+        if gate == HOLD:
             campaign_message_wait(message)
+            return None
+        if gate:  # the campaign was stopped
+            _block_suppressed(message, code="stopped_by_user", status=Status.CANCELED)
             return None
         phone_lock(workspace_id=message.workspace_id, phone=message.to_number)
         if not message.system_reply and is_workspace_suppressed(
@@ -468,16 +472,19 @@ def _campaign_suppressed(message: Message) -> bool:
                                   campaign_id=message.campaign_id)  # fmt: skip
 
 
-def _block_suppressed(message: Message, code: str = "workspace_suppressed") -> None:
-    """A STOP (or opt-out) that committed before the claim wins: the message fails, free."""
+def _block_suppressed(
+    message: Message, code: str = "workspace_suppressed", status: str = Status.FAILED
+) -> None:
+    """A STOP (or opt-out, or a campaign's stop) that committed before the claim wins: the
+    message ends unsent, free of charge."""
     error = delivery_error(code)
     _finish(
         Message.objects.select_for_update().get(pk=message.pk),
-        Status.FAILED,
+        status,
         reached_provider=False,
         error=error,
     )
-    event_add(message, "failed", {"code": code, "at_claim": True})
+    event_add(message, status, {"code": code, "at_claim": True})
 
 
 def message_dispatch(*, message_id: str) -> None:

@@ -18,6 +18,7 @@ from compliance.models import Suppression
 from compliance.services import suppression_create
 from messaging import services
 from messaging.models import Message, MessageEvent, SimulatorSubmission, Status
+from messaging.providers.base import TransientSubmissionError
 from messaging.services import SendInput, message_send
 from tests.factories import contacts_for, next_number
 from workspaces import clock
@@ -225,6 +226,27 @@ def test_stop_of_a_paused_campaign_cancels_its_waiting_messages(tenant):
     assert {m.error["code"] for m in canceled} == {"stopped_by_user"}
 
 
+def test_a_message_back_in_the_queue_after_the_stop_is_canceled_not_retried(tenant):
+    """Sending when the campaign stopped, then its attempt failed: its retry finds the campaign
+    stopped and cancels it (stopped_by_user, free), so nothing goes out after the stop."""
+    cid, messages = launched(tenant, 2)
+    start_pump(cid)
+    in_flight = services.message_claim(message_id=messages[0].id)
+    stopped = act(tenant, cid, "stop")
+    assert (stopped["stats"]["sending"], stopped["stats"]["canceled"]) == (1, 1)
+    services.submission_failed(message=in_flight, exc=TransientSubmissionError("HTTP 500"))
+    in_flight.refresh_from_db()
+    assert in_flight.status == Status.QUEUED  # waiting for its retry
+    at_their_slots([in_flight])
+    in_flight.refresh_from_db()
+    assert in_flight.status == Status.CANCELED
+    assert in_flight.error["code"] == "stopped_by_user" and in_flight.reserved == 0
+    assert submitted() == []
+    final = stats(tenant, cid)
+    assert (final["canceled"], final["queued"], final["sending"]) == (2, 0, 0)
+    assert_identity(final)
+
+
 # --- Campaign-scope suppressions ----------------------------------------------------------------
 
 
@@ -326,7 +348,7 @@ def test_a_pause_waits_for_a_claim_in_flight_and_a_claim_for_a_pause(tenant):
 
     def claim_in_flight():
         with transaction.atomic():
-            assert not campaign_services.campaign_holds_messages(cid, True)
+            assert campaign_services.campaign_gate(cid, True) is None
             looked.set()
             release.wait(10)
 
