@@ -83,6 +83,9 @@ PUMP_MARGIN_SECONDS = 2.0
 PUMP_IDLE_SECONDS = 3.0
 # A running campaign whose pump has not come back for this long lost it (a worker died).
 PUMP_LOST_AFTER = timedelta(seconds=30)
+# Longer than a message's whole retry schedule (about 73 minutes): a stopped campaign's message
+# queued again for a retry is canceled within this time of the stop.
+STOP_TAIL = timedelta(hours=2)
 
 
 def campaign_create(*, workspace_id: str, test: bool, actor: Actor, **fields) -> Campaign:
@@ -336,6 +339,22 @@ def campaigns_sweep() -> None:
     lost = Campaign.objects.filter(status=Campaign.RUNNING, pump_at__lt=now - PUMP_LOST_AFTER)
     for campaign in lost.values_list("pk", flat=True):
         pump_start(campaign_id=campaign)
+    stopped_leftovers_cancel(since=now - STOP_TAIL)
+
+
+def stopped_leftovers_cancel(*, since) -> int:
+    """Cancel messages of recently stopped campaigns that went back to `queued` after the stop.
+
+    A message `sending` at the stop whose attempt then failed is queued for a retry; a retry
+    within a minute is canceled at its claim, a later one waits for the sweeper, which hands
+    campaign messages to a pump that a stopped campaign no longer has: this cancels those.
+    """
+    canceled = 0
+    for campaign in Campaign.objects.filter(status=Campaign.STOPPED, stopped_at__gte=since):
+        if campaign_counts(campaign_id=campaign.pk)["counts"]["queued"]:
+            with transaction.atomic():
+                canceled += campaign_messages_cancel(campaign_id=campaign.pk, test=campaign.test)
+    return canceled
 
 
 def campaign_start_scheduled(*, campaign_id: str) -> None:

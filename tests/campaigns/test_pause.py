@@ -247,6 +247,26 @@ def test_a_message_back_in_the_queue_after_the_stop_is_canceled_not_retried(tena
     assert_identity(final)
 
 
+def test_a_late_retry_after_the_stop_is_canceled_by_the_sweep(tenant, midday):
+    """Its third attempt failed after the stop: the retry is two minutes on, past the claim's
+    reach (the sweeper hands campaign messages to the pump); the campaign sweep cancels it."""
+    cid, messages = launched(tenant, 2)
+    start_pump(cid)
+    Message.objects.filter(pk=messages[0].pk).update(attempts=2)
+    in_flight = services.message_claim(message_id=messages[0].id)
+    act(tenant, cid, "stop")
+    services.submission_failed(message=in_flight, exc=TransientSubmissionError("HTTP 503"))
+    midday.shift(timedelta(minutes=3))
+    services.sweep_due()
+    campaign_services.campaigns_sweep()
+    in_flight.refresh_from_db()
+    assert in_flight.status == Status.CANCELED and in_flight.error["code"] == "stopped_by_user"
+    final = stats(tenant, cid)
+    assert (final["canceled"], final["queued"]) == (2, 0)
+    assert_identity(final)
+    assert submitted() == []
+
+
 # --- Campaign-scope suppressions ----------------------------------------------------------------
 
 
