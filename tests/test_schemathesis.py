@@ -30,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
 from workspaces.models import Workspace
 
 from .conftest import make_tenant
+from .factories import sender_for
 from .workspaces.test_tenancy import OBJECT_OF
 
 CHECKS = [
@@ -39,6 +40,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 MAX_EXAMPLES = 12  # per operation in the fuzzing phase: the whole run stays within a few minutes
+EXAMPLE_SENDER = "+14155550100"
 PREFIXED_ID = re.compile(r"^[a-z]{2,4}_[0-9a-z]{26}$")
 
 CONFIG = SchemathesisConfig.from_dict(
@@ -106,7 +108,10 @@ def in_process(db):
 def seeded(in_process, settings):
     """A workspace with one object of each kind, and its live owner token; then URLs checked."""
     tenant = make_tenant()
-    Workspace.objects.filter(pk=tenant.workspace.pk).update(rate_limit_per_second=500)
+    sender_for(tenant.workspace, number=EXAMPLE_SENDER)  # the `from` of the schema's examples
+    Workspace.objects.filter(pk=tenant.workspace.pk).update(
+        rate_limit_per_second=500, default_sender=EXAMPLE_SENDER
+    )
     ids = {model: OBJECT_OF[model](tenant).pk for model in OBJECT_OF}
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
     return tenant.secrets[("owner", "live")], ids

@@ -12,7 +12,7 @@ from .. import services
 from ..models import Campaign
 from ..rendering import unknown_fields
 from ..resources import campaign_resource
-from .schemas import CampaignShape
+from .schemas import CAMPAIGN_EXAMPLE, CampaignShape
 
 # What a launch (and its dry run) answers when the campaign's `from` cannot send.
 SENDER_ERRORS = ("sender_not_sms_capable", "toll_free_not_verified")
@@ -122,7 +122,7 @@ class CampaignViewSet(ListRetrieveViewSet):
         """One campaign with its live stats."""
         return Response(campaign_resource(self.get_object()))
 
-    @extend_schema(responses={201: CampaignShape})
+    @extend_schema(responses={201: CampaignShape}, examples=[CAMPAIGN_EXAMPLE])
     def create(self, request):
         """A draft campaign."""
         form = CampaignSerializer(data=request.data, context=self.get_serializer_context())

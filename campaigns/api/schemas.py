@@ -7,6 +7,7 @@ schema and are never used to render. Fields that the resource may set to null sa
 from rest_framework import serializers
 
 from messaging.campaign_messages import COUNTED_STATUSES
+from workspaces.api.openapi import example
 
 from ..models import Campaign
 
@@ -62,3 +63,21 @@ class CampaignShape(serializers.Serializer):
         fields = super().get_fields()
         fields["from"] = serializers.CharField()
         return fields
+
+
+# Valid bodies for /api/docs/ and schemathesis's examples phase. The numbers are fictional
+# (555-01xx); `+14155550100` is the sender the docs (and the schema tests) assume.
+CONTACT_EXAMPLE = example(
+    "A contact",
+    {"phone": "+14155550123", "first_name": "Ada", "last_name": "Lovelace",
+     "timezone": "America/Los_Angeles", "tags": ["vip"], "attributes": {"plan": "pro"}},
+)  # fmt: skip
+TEMPLATE_EXAMPLE = example(
+    "A template", {"name": "Welcome", "body": "Hi {{first_name|there}}, welcome aboard!"}
+)
+PREVIEW_EXAMPLE = example("For a number", {"phone": "+14155550123"})
+CAMPAIGN_EXAMPLE = example(
+    "A draft to every contact",
+    {"name": "Spring sale", "body": "Hi {{first_name|there}}: 20% off this week.",
+     "audience": {"all": True}, "from": "+14155550100"},
+)  # fmt: skip

@@ -17,6 +17,7 @@ from workspaces.phones import country_of, to_e164
 from .. import services
 from ..models import Contact, Template
 from ..rendering import MissingMergeField, render, unknown_fields
+from .schemas import CONTACT_EXAMPLE, PREVIEW_EXAMPLE, TEMPLATE_EXAMPLE
 
 _ZONES = None
 
@@ -91,6 +92,7 @@ class ContactViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
                        "create": "contacts:write", "partial_update": "contacts:write",
                        "destroy": "contacts:write"}  # fmt: skip
 
+    @extend_schema(examples=[CONTACT_EXAMPLE])
     def create(self, request):
         """Add a contact (400 when the number is invalid or already a contact)."""
         form = ContactSerializer(data=request.data, context=self.get_serializer_context())
@@ -164,6 +166,7 @@ class TemplateViewSet(ListRetrieveViewSet):
                        "preview": "campaigns:read"}  # fmt: skip
     error_codes = {"preview": ("invalid_number", "missing_merge_field")}
 
+    @extend_schema(examples=[TEMPLATE_EXAMPLE])
     def create(self, request):
         """Save a template."""
         form = TemplateSerializer(data=request.data)
@@ -179,7 +182,11 @@ class TemplateViewSet(ListRetrieveViewSet):
         template = services.template_update(template=form.instance, changes=form.validated_data)
         return Response(TemplateSerializer(template).data)
 
-    @extend_schema(request=PreviewSerializer, responses={200: PreviewResultSerializer})
+    @extend_schema(
+        request=PreviewSerializer,
+        responses={200: PreviewResultSerializer},
+        examples=[PREVIEW_EXAMPLE],
+    )
     @action(detail=True, methods=["post"])
     def preview(self, request, pk=None):
         """The body for one recipient, with its encoding, segments and price."""

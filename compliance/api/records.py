@@ -6,6 +6,7 @@ from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
 from workspaces.api.base import ListRetrieveViewSet, client_ip
+from workspaces.api.openapi import example
 from workspaces.api.references import WorkspaceIdField
 from workspaces.errors import TernError
 from workspaces.permissions import require_manager_role
@@ -81,6 +82,14 @@ class SuppressionFilter(django_filters.FilterSet):
         return queryset.filter(phone=number)
 
 
+# Valid bodies for /api/docs/ and schema-driven tests (fictional 555-01xx numbers).
+SUPPRESSION_EXAMPLE = example("A number that asked to stop", {"phone": "+14155550126",
+                              "reason": "Asked by phone not to be texted."})  # fmt: skip
+CONSENT_EXAMPLE = example(
+    "A web form opt-in",
+    {"phone": "+14155550127", "method": "web_form",
+     "disclosure": "I agree to receive marketing texts from Acme. Reply STOP to opt out."},
+)  # fmt: skip
 REASON = OpenApiParameter("reason", str, description="why it is removed (or in the JSON body)")
 
 
@@ -101,6 +110,7 @@ class SuppressionViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
     @extend_schema(
         request=SuppressionCreateSerializer,
         responses={201: SuppressionSerializer, 200: SuppressionSerializer},
+        examples=[SUPPRESSION_EXAMPLE],
     )
     def create(self, request):
         """Suppress a number for the workspace or one campaign; audited."""
@@ -236,7 +246,11 @@ class ConsentViewSet(ListRetrieveViewSet):
         "create": "consents:write",
     }
 
-    @extend_schema(request=ConsentCreateSerializer, responses={201: ConsentSerializer})
+    @extend_schema(
+        request=ConsentCreateSerializer,
+        responses={201: ConsentSerializer},
+        examples=[CONSENT_EXAMPLE],
+    )
     def create(self, request):
         """Record a grant or a revocation; audited."""
         form = ConsentCreateSerializer(data=request.data, context=self.get_serializer_context())

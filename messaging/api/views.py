@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from workspaces import clock
 from workspaces.api.base import ListRetrieveViewSet
 from workspaces.api.exceptions import as_tern_error, handle_exception
+from workspaces.api.openapi import example
 from workspaces.errors import TernError
 from workspaces.phones import to_e164
 
@@ -48,6 +49,13 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="1–255 characters; replays for 24 h",
 )
+# From the workspace's default sender; the numbers are fictional (555-01xx).
+SEND_EXAMPLE = example("A text message", {"to": "+14155550123", "body": "Your code is 482913"})
+BATCH_EXAMPLE = example(
+    "Two messages",
+    {"messages": [{"to": "+14155550124", "body": "Your order shipped."},
+                  {"to": "+14155550125", "body": "Your order shipped."}]},
+)  # fmt: skip
 
 
 class MessageFilter(django_filters.FilterSet):
@@ -124,7 +132,10 @@ class MessageViewSet(ListRetrieveViewSet):
         return Response(message_resource(self.get_object()))
 
     @extend_schema(
-        request=SendSerializer, responses={202: MessageSerializer}, parameters=[IDEMPOTENCY_HEADER]
+        request=SendSerializer,
+        responses={202: MessageSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+        examples=[SEND_EXAMPLE],
     )
     def create(self, request):
         """Send one message: 202 with the message, or the first policy failure."""
@@ -150,6 +161,7 @@ class MessageViewSet(ListRetrieveViewSet):
         request=BatchRequestSerializer,
         responses={200: BatchResultSerializer},
         parameters=[IDEMPOTENCY_HEADER],
+        examples=[BATCH_EXAMPLE],
     )
     @action(detail=False, methods=["post"])
     def batch(self, request):

@@ -5,6 +5,7 @@ dicts the code renders itself (they are never used to render).
 """
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers
 
 from ..errors import CATALOGUE
@@ -50,3 +51,8 @@ class DeliveryErrorShape(serializers.Serializer):
     fix = serializers.CharField()
     retry = serializers.ChoiceField(choices=sorted({e.retry for e in CATALOGUE.values()}))
     provider_code = serializers.CharField(allow_null=True)
+
+
+def example(summary: str, value: dict) -> OpenApiExample:
+    """A valid request body: shown in /api/docs/ and sent first by schema-driven tests."""
+    return OpenApiExample(summary, value=value, request_only=True)

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from .. import selectors, services
 from ..models import ApiToken, AuditEvent, Sender
 from .base import ListRetrieveViewSet, client_ip, created
+from .openapi import example
 from .serializers import (
     AuditEventSerializer,
     SenderSerializer,
@@ -19,6 +20,10 @@ from .serializers import (
 )
 
 MANAGE = "workspace:manage"
+SENDER_EXAMPLE = example(
+    "A long code", {"number": "+14155550188", "kind": "long_code", "country": "US"}
+)
+TOKEN_EXAMPLE = example("A read-only token", {"name": "reporting", "scopes": ["messages:read"]})
 
 
 class TokenViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
@@ -34,7 +39,11 @@ class TokenViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
             "created_by__user"
         )
 
-    @extend_schema(request=TokenCreateSerializer, responses={201: TokenCreatedSerializer})
+    @extend_schema(
+        request=TokenCreateSerializer,
+        responses={201: TokenCreatedSerializer},
+        examples=[TOKEN_EXAMPLE],
+    )
     def create(self, request):
         """Mint a token with scopes no wider than the caller's token and its creator's role."""
         form = TokenCreateSerializer(data=request.data)
@@ -97,7 +106,9 @@ class SenderViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         """Removed senders are gone from the API (the audit log keeps them)."""
         return queryset.filter(removed_at=None)
 
-    @extend_schema(request=SenderSerializer, responses={201: SenderSerializer})
+    @extend_schema(
+        request=SenderSerializer, responses={201: SenderSerializer}, examples=[SENDER_EXAMPLE]
+    )
     def create(self, request):
         """Register a number; 409 `sender_in_use` if any workspace already has it."""
         form = SenderSerializer(data=request.data, context=self.get_serializer_context())
