@@ -4,6 +4,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -127,19 +129,31 @@ def test_unknown_scope_is_a_validation_error(tenant):
     assert "scopes" in response.json()["error"]["details"]
 
 
-def test_last_used_at_is_written_at_most_once_a_minute(tenant, django_assert_num_queries):
-    """The first use writes last_used_at; uses within the minute do not touch the row."""
+def _token_writes(secret: str) -> tuple[int, list[str]]:
+    """(queries, UPDATEs of the token table) of one authenticated request."""
+    table = ApiToken._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        assert bearer(secret).get("/api/v1/audit-events").status_code == 200
+    sql = [q["sql"] for q in queries.captured_queries]
+    return len(sql), [q for q in sql if q.startswith("UPDATE") and table in q]
+
+
+def test_last_used_at_is_written_at_most_once_a_minute(tenant):
+    """The first use writes last_used_at; uses within the minute do not touch the row (one
+    query fewer: the UPDATE)."""
     token, secret = token_for(tenant.workspace, "viewer")
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        bearer(secret).get("/api/v1/audit-events")
+        first_queries, first_writes = _token_writes(secret)
         first = ApiToken.objects.get(pk=token.pk).last_used_at
-    assert first == start
+    assert first == start and len(first_writes) == 1
     with time_machine.travel(start + timedelta(seconds=30), tick=False):
-        bearer(secret).get("/api/v1/audit-events")
+        quiet_queries, quiet_writes = _token_writes(secret)
+    assert quiet_writes == [] and quiet_queries == first_queries - 1
     assert ApiToken.objects.get(pk=token.pk).last_used_at == first
     with time_machine.travel(start + timedelta(seconds=61), tick=False):
-        bearer(secret).get("/api/v1/audit-events")
+        later_queries, later_writes = _token_writes(secret)
+    assert len(later_writes) == 1 and later_queries == first_queries
     assert ApiToken.objects.get(pk=token.pk).last_used_at == start + timedelta(seconds=61)
 
 
