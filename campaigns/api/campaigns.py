@@ -22,7 +22,7 @@ class AudienceSerializer(serializers.Serializer):
     """`{"tags": [...]}` (contacts with any of them) or `{"all": true}`."""
 
     tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False,
-                                 allow_empty=False)  # fmt: skip
+                                 allow_empty=False, max_length=100)  # fmt: skip
     all = serializers.BooleanField(required=False)
 
     def validate(self, attrs):

@@ -1,5 +1,6 @@
 """`/api/v1/contacts` and `/api/v1/templates` (CONTRACT §7): parse, call a service, render."""
 
+import json
 from zoneinfo import available_timezones
 
 import django_filters
@@ -20,6 +21,9 @@ from ..rendering import MissingMergeField, render, unknown_fields
 from .schemas import CONTACT_EXAMPLE, PREVIEW_EXAMPLE, TEMPLATE_EXAMPLE
 
 _ZONES = None
+# Documented bounds of contacts' and templates' free text (the schema shows them).
+ATTRIBUTES_MAX_KEYS, ATTRIBUTE_KEY_MAX, ATTRIBUTES_MAX_BYTES = 50, 64, 4096
+TEMPLATE_BODY_MAX = 1600  # as a campaign's own body
 
 
 def _zones() -> set[str]:
@@ -31,8 +35,14 @@ def _zones() -> set[str]:
 class ContactSerializer(serializers.ModelSerializer):
     """`phone first_name last_name timezone tags attributes` (+ id and times)."""
 
-    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
-    attributes = serializers.DictField(required=False)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, max_length=100
+    )
+    attributes = serializers.DictField(
+        required=False,
+        help_text=f"At most {ATTRIBUTES_MAX_KEYS} keys of at most {ATTRIBUTE_KEY_MAX} characters,"
+        f" {ATTRIBUTES_MAX_BYTES} bytes of JSON in all.",
+    )
 
     class Meta:
         model = Contact
@@ -56,6 +66,16 @@ class ContactSerializer(serializers.ModelSerializer):
     def validate_tags(self, value):
         """Unique, trimmed."""
         return sorted({t.strip() for t in value if t.strip()})
+
+    def validate_attributes(self, value):
+        """Small: they are merged into messages and travel with every contact."""
+        if len(value) > ATTRIBUTES_MAX_KEYS:
+            raise serializers.ValidationError(f"At most {ATTRIBUTES_MAX_KEYS} attributes.")
+        if any(len(key) > ATTRIBUTE_KEY_MAX for key in value):
+            raise serializers.ValidationError(f"Keys are at most {ATTRIBUTE_KEY_MAX} characters.")
+        if len(json.dumps(value).encode()) > ATTRIBUTES_MAX_BYTES:
+            raise serializers.ValidationError(f"At most {ATTRIBUTES_MAX_BYTES} bytes of JSON.")
+        return value
 
 
 class ContactFilter(django_filters.FilterSet):
@@ -120,6 +140,8 @@ class ContactViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
 class TemplateSerializer(serializers.ModelSerializer):
     """`name`, `body`; unknown merge fields are refused at save."""
 
+    body = serializers.CharField(max_length=TEMPLATE_BODY_MAX)
+
     class Meta:
         model = Template
         fields = ["id", "name", "body", "created_at", "updated_at"]
@@ -136,8 +158,8 @@ class TemplateSerializer(serializers.ModelSerializer):
 class PreviewSerializer(serializers.Serializer):
     """`{"contact": id}` or `{"phone"}`."""
 
-    contact = serializers.CharField(required=False)
-    phone = serializers.CharField(required=False)
+    contact = serializers.CharField(required=False, max_length=40)
+    phone = serializers.CharField(required=False, max_length=32)
 
     def validate(self, attrs):
         """Exactly one of the two."""

@@ -59,6 +59,7 @@ class WebhookEndpointWriteSerializer(serializers.Serializer):
     )
     events = serializers.ListField(
         child=serializers.CharField(max_length=40),
+        max_length=50,
         help_text=f'Event types ({", ".join(SUBSCRIBABLE)}), or ["*"] for all of them.',
     )
     description = serializers.CharField(

@@ -10,6 +10,12 @@ from ..phones import SUPPORTED_REGIONS, country_of, to_e164
 from ..scopes import ALL_SCOPES
 from .openapi import ActorShape, TargetShape
 
+# Documented bounds of the workspace's free text and lists (CONTRACT §2); the schema shows them.
+HELP_TEXT_MAX = 600  # the HELP reply is one SMS: 600 characters stay within 10 segments (UCS-2)
+BLOCKED_TERM_MAX, BLOCKED_TERMS_MAX = 100, 500
+VERIFIED_RECIPIENTS_MAX = 1000
+COUNTRIES_MAX = 250
+
 
 class TokenSerializer(serializers.ModelSerializer):
     """A token as listed: never its secret."""
@@ -48,7 +54,7 @@ class TokenCreateSerializer(serializers.Serializer):
 
     name = serializers.CharField(max_length=100)
     scopes = serializers.ListField(
-        child=serializers.ChoiceField(choices=sorted(ALL_SCOPES)), allow_empty=False
+        child=serializers.ChoiceField(choices=sorted(ALL_SCOPES)), allow_empty=False, max_length=50
     )
     mode = serializers.ChoiceField(
         choices=[ApiToken.LIVE, ApiToken.TEST],
@@ -76,9 +82,21 @@ class WorkspaceSerializer(serializers.ModelSerializer):
     """The workspace's settings; `id currency month_to_date_spend provider` are read-only."""
 
     month_to_date_spend = serializers.SerializerMethodField()
-    allowed_countries = serializers.ListField(child=serializers.CharField(max_length=2))
-    verified_recipients = serializers.ListField(child=serializers.CharField(max_length=32))
-    blocked_terms = serializers.ListField(child=serializers.CharField(max_length=100))
+    allowed_countries = serializers.ListField(
+        child=serializers.CharField(max_length=2), max_length=COUNTRIES_MAX
+    )
+    verified_recipients = serializers.ListField(
+        child=serializers.CharField(max_length=32), max_length=VERIFIED_RECIPIENTS_MAX
+    )
+    blocked_terms = serializers.ListField(
+        child=serializers.CharField(max_length=BLOCKED_TERM_MAX), max_length=BLOCKED_TERMS_MAX
+    )
+    help_text = serializers.CharField(
+        max_length=HELP_TEXT_MAX,
+        allow_blank=True,
+        required=False,
+        help_text="The reply to HELP/INFO: program name, rates, how to opt out, support contact.",
+    )
     rate_limit_per_second = serializers.IntegerField(min_value=1, max_value=500)
     duplicate_window_seconds = serializers.IntegerField(min_value=0, max_value=86400)
     spend_limit = serializers.DecimalField(
