@@ -21,6 +21,7 @@ The report names every refused row as `{"row", "value", "code"}`. `row` counts r
 spreadsheet shows them (the header is row 1, the first data row is row 2); `value` is the cell
 that was refused, trimmed. A refused row writes nothing. Its code is the first that applies:
 
+    nul_character                the cell          a cell holds a NUL character (shown without it)
     blank_row                    ""                every cell empty
     invalid_number               the phone cell    not a valid number (libphonenumber)
     duplicate_in_file            the phone cell    the number was on an earlier row of this file
@@ -337,6 +338,9 @@ class _RowParser:
 
     def parse(self, cells: list[str]) -> _Row:
         """A valid row, or `_Refused` with the first code that applies."""
+        for cell in cells:
+            if "\x00" in cell:  # no database column takes NUL; the report shows the cell without
+                raise _Refused("nul_character", cell.replace("\x00", "").strip())
         if not any(cell.strip() for cell in cells):
             raise _Refused("blank_row", "")
         phone = self._phone(self.cell(cells, "phone"))

@@ -61,16 +61,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "workspaces.middleware.RequestIdMiddleware",
+    "workspaces.middleware.ApiEnvelopeMiddleware",
     "workspaces.middleware.PayloadLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "workspaces.middleware.ApiCsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "workspaces.middleware.ApiInputGuardMiddleware",
 ]
+# /api/ and /hooks/ are CSRF-exempt (bearer tokens, signatures); this answers the rest.
+CSRF_FAILURE_VIEW = "workspaces.views.csrf_failure"
 
 ROOT_URLCONF = env.str("ROOT_URLCONF", default="config.urls")  # bench/ adds its baseline view
 WSGI_APPLICATION = "config.wsgi.application"
@@ -198,9 +202,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["workspaces.permissions.HasScope"],
     "DEFAULT_THROTTLE_CLASSES": ["workspaces.ratelimit.WorkspaceRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "workspaces.api.pagination.NewestFirstCursorPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["workspaces.api.filtering.StrictFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": ["workspaces.api.parsers.TernJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["workspaces.api.parsers.TernJSONParser"],
+    "DEFAULT_METADATA_CLASS": "workspaces.api.metadata.TernMetadata",
     "DEFAULT_SCHEMA_CLASS": "workspaces.api.schema.TernAutoSchema",
     "EXCEPTION_HANDLER": "workspaces.api.exceptions.handle_exception",
     "UNAUTHENTICATED_USER": None,

@@ -25,5 +25,7 @@ urlpatterns = [
     re_path(r"^(api|hooks)/", workspace_views.api_not_found),
 ]
 
+handler400 = "workspaces.views.bad_request"
+handler403 = "workspaces.views.permission_denied"
 handler404 = "workspaces.views.page_not_found"
 handler500 = "workspaces.views.server_error"

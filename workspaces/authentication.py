@@ -20,6 +20,8 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     def authenticate(self, request):
         """Return (member user, token) or raise `unauthorized`; no header at all → None."""
+        if request.method == "OPTIONS":
+            return None  # OPTIONS answers anyone, whatever the header holds (CONTRACT §3)
         header = get_authorization_header(request).decode("latin-1").split()
         if not header:
             return None

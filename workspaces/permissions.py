@@ -18,7 +18,7 @@ def _handles(view, request) -> bool:
 def required_scope(view, request) -> str | None:
     """The scope this request needs: `view.required_scopes[action or method]`.
 
-    None for OPTIONS (metadata needs only a valid token); 405 for a method the view lacks.
+    None for OPTIONS (open to anyone, see HasScope); 405 for a method the view lacks.
     """
     if not _handles(view, request):
         raise MethodNotAllowed(request.method)
@@ -65,7 +65,9 @@ class HasScope(BasePermission):
     test token is not asking for one of the view's `live_only` actions."""
 
     def has_permission(self, request, view):
-        """Raise `unauthorized` without a token and `forbidden` without the scope."""
+        """`unauthorized` without a token, `forbidden` without the scope; OPTIONS is open."""
+        if request.method == "OPTIONS":
+            return True  # describes the route only (TernMetadata); CONTRACT §3: never 401
         if getattr(request, "token", None) is None:
             raise TernError("unauthorized", "Send `Authorization: Bearer <token>`.")
         scope = required_scope(view, request)

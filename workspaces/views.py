@@ -4,6 +4,8 @@ import logging
 
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from .errors import TernError
@@ -44,6 +46,7 @@ def healthz(request):
     return JsonResponse(body, status=200 if database and broker else 503)
 
 
+@csrf_exempt
 def api_not_found(request, *args, **kwargs):
     """Unknown API routes answer the envelope, even with DEBUG on."""
     return error_response(TernError("not_found", "There is no such route."))
@@ -54,6 +57,27 @@ def page_not_found(request, exception=None):
     if is_api_path(request.path):
         return api_not_found(request)
     return HttpResponse("Not found", status=404, content_type="text/plain")
+
+
+def bad_request(request, exception=None):
+    """handler400: the envelope under /api/ and /hooks/, Django's page elsewhere."""
+    if is_api_path(request.path_info):
+        return error_response(TernError("validation_error", "The request could not be read."))
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    """handler403: the envelope under /api/ and /hooks/, Django's page elsewhere."""
+    if is_api_path(request.path_info):
+        return error_response(TernError("forbidden"))
+    return defaults.permission_denied(request, exception)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: API paths are exempt; should one fail, it still answers the envelope."""
+    if is_api_path(request.path_info):
+        return error_response(TernError("forbidden", details={"reason": "csrf"}))
+    return csrf.csrf_failure(request, reason)
 
 
 def server_error(request):

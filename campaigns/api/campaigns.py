@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from messaging.api.serializers import send_at_in_range
 from workspaces.api.base import ListRetrieveViewSet
 from workspaces.api.references import WorkspaceIdField, WorkspaceSenderField
 
@@ -53,6 +54,10 @@ class CampaignSerializer(serializers.Serializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["from"] = self.fields.pop("from_number")
+
+    def validate_send_at(self, value):
+        """At most 35 days ahead, as for a single message (CONTRACT §4)."""
+        return send_at_in_range(value)
 
     def validate_body(self, value):
         """Only known merge fields."""

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 
 from workspaces.api.base import ListRetrieveViewSet, client_ip, created
+from workspaces.api.filtering import StrictFilterSet
 
 from .. import imports
 from ..models import ContactImport
@@ -71,7 +72,7 @@ class ContactImportSerializer(serializers.Serializer):
         return imports.contact_import_resource(instance)
 
 
-class ContactImportFilter(django_filters.FilterSet):
+class ContactImportFilter(StrictFilterSet):
     """`?status=`."""
 
     status = django_filters.ChoiceFilter(choices=[(s, s) for s in STATUSES])

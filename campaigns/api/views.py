@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from messaging.encoding import encode_body
 from messaging.pricing import price_for
 from workspaces.api.base import ListRetrieveViewSet
+from workspaces.api.filtering import StrictFilterSet
 from workspaces.errors import TernError
 from workspaces.phones import country_of, to_e164
 
@@ -78,7 +79,7 @@ class ContactSerializer(serializers.ModelSerializer):
         return value
 
 
-class ContactFilter(django_filters.FilterSet):
+class ContactFilter(StrictFilterSet):
     """`?phone=`, `?tag=`, `?created_after=`."""
 
     phone = django_filters.CharFilter(method="filter_phone")

@@ -6,6 +6,7 @@ from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
 from workspaces.api.base import ListRetrieveViewSet, client_ip
+from workspaces.api.filtering import StrictFilterSet, choice_filter
 from workspaces.api.openapi import example
 from workspaces.api.references import WorkspaceIdField
 from workspaces.errors import TernError
@@ -66,11 +67,13 @@ class SuppressionSerializer(serializers.Serializer):
         return suppression_resource(instance)
 
 
-class SuppressionFilter(django_filters.FilterSet):
+class SuppressionFilter(StrictFilterSet):
     """`?phone=&active=&scope=&source=`."""
 
     phone = django_filters.CharFilter(method="filter_phone")
     campaign = django_filters.CharFilter(field_name="campaign_id")
+    scope = choice_filter([Suppression.WORKSPACE, Suppression.CAMPAIGN])
+    source = choice_filter(Suppression.SOURCES)
 
     class Meta:
         model = Suppression
@@ -228,6 +231,9 @@ class ConsentSerializer(serializers.Serializer):
 
 class ConsentFilter(SuppressionFilter):
     """`?phone=&scope=&action=`."""
+
+    scope = django_filters.CharFilter()
+    action = choice_filter([Consent.GRANT, Consent.REVOKE])
 
     class Meta:
         model = Consent

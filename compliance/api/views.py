@@ -1,12 +1,12 @@
 """Compliance API views (CONTRACT §6, §9): parse, call a service, render."""
 
-import django_filters
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 
 from workspaces.api.base import ListRetrieveViewSet, client_ip, created
+from workspaces.api.filtering import StrictFilterSet, choice_filter
 from workspaces.permissions import require_manager_role
 
 from .. import exports
@@ -17,8 +17,11 @@ EXPORTS_CREATE, EXPORTS_READ = "exports:create", "exports:read"
 FILE_DESCRIPTION = "The data file (CSV with a header row, or JSON Lines), as an attachment."
 
 
-class ExportFilter(django_filters.FilterSet):
+class ExportFilter(StrictFilterSet):
     """`?kind=` and `?status=`."""
+
+    kind = choice_filter(exports.export_kinds)
+    status = choice_filter([Export.PENDING, Export.RUNNING, Export.COMPLETED, Export.FAILED])
 
     class Meta:
         model = Export

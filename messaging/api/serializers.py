@@ -1,18 +1,31 @@
 """The message resource (CONTRACT §4) and the shapes of send requests."""
 
 import json
+from datetime import timedelta
 
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
+from workspaces import clock
 from workspaces.api.openapi import DeliveryErrorShape
 from workspaces.api.schema import ErrorEnvelopeSerializer
 
-from ..models import Message
+from ..models import Message, Status
 from ..resources import event_resource, message_resource  # noqa: F401 (re-exported)
 
 MAX_BODY_CHARS = 5000
 MAX_METADATA_BYTES = 4096
+MAX_SEND_AT_DAYS = 35  # CONTRACT §4: `send_at` at most 35 days ahead
+
+
+def send_at_in_range(value):
+    """`send_at` no further ahead than MAX_SEND_AT_DAYS (campaigns use it too)."""
+    latest = clock.now() + timedelta(days=MAX_SEND_AT_DAYS)
+    if value is not None and value > latest:
+        raise serializers.ValidationError(
+            f"At most {MAX_SEND_AT_DAYS} days ahead: no later than {clock.isoformat(latest)}."
+        )
+    return value
 
 
 class SendSerializer(serializers.Serializer):
@@ -42,6 +55,10 @@ class SendSerializer(serializers.Serializer):
                 {"from": ["This field is required (no default sender is set)."]}
             )
         return attrs
+
+    def validate_send_at(self, value):
+        """Now or the past sends at once; the future at most 35 days ahead."""
+        return send_at_in_range(value)
 
     def validate_metadata(self, value):
         """Small JSON objects only: they travel on every webhook."""
@@ -80,10 +97,10 @@ class MessageSerializer(serializers.Serializer):
 
     id = serializers.CharField()
     direction = serializers.ChoiceField(choices=["outbound", "inbound"])
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=Status.values)
     to = serializers.CharField()
     body = serializers.CharField()
-    category = serializers.CharField()
+    category = serializers.ChoiceField(choices=[Message.TRANSACTIONAL, Message.MARKETING])
     segments = serializers.IntegerField()
     encoding = serializers.ChoiceField(choices=["GSM-7", "UCS-2"])
     price = serializers.DecimalField(max_digits=10, decimal_places=4)

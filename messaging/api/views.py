@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from workspaces import clock
 from workspaces.api.base import ListRetrieveViewSet
 from workspaces.api.exceptions import as_tern_error, handle_exception
+from workspaces.api.filtering import StrictFilterSet, choice_filter
 from workspaces.api.openapi import example
 from workspaces.errors import TernError
 from workspaces.phones import to_e164
@@ -58,14 +59,17 @@ BATCH_EXAMPLE = example(
 )  # fmt: skip
 
 
-class MessageFilter(django_filters.FilterSet):
+class MessageFilter(StrictFilterSet):
     """CONTRACT §4's filters; `created_after` inclusive, `created_before` exclusive."""
 
     to = django_filters.CharFilter(field_name="to_number", method="filter_number")
     from_ = django_filters.CharFilter(field_name="from_number", method="filter_number")
     campaign = django_filters.CharFilter(field_name="campaign_id")
+    category = choice_filter([Message.TRANSACTIONAL, Message.MARKETING])
+    direction = choice_filter([Message.OUTBOUND, Message.INBOUND])
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    PARAM_NAMES = {"from_": "from"}
 
     class Meta:
         model = Message

@@ -340,13 +340,14 @@ def bulk_messages(tenant, count: int) -> None:
     )
 
 
-def test_limit_defaults_to_50_and_caps_at_200(tenant, other_tenant):
-    """No ?limit gives 50; ?limit=500 gives 200 (with a next page)."""
+def test_limit_defaults_to_50_and_goes_up_to_200(tenant, other_tenant):
+    """No ?limit gives 50; ?limit=200 gives 200 (with a next page); ?limit=500 is 400 (§0)."""
     bulk_messages(tenant, 205)
     bulk_messages(other_tenant, 5)
     assert len(listed_ids(tenant)) == 50
-    capped = tenant.client().get(URL, {"limit": 500}).json()
-    assert len(capped["results"]) == 200 and capped["next"]
+    full = tenant.client().get(URL, {"limit": 200}).json()
+    assert len(full["results"]) == 200 and full["next"]
+    assert tenant.client().get(URL, {"limit": 500}).status_code == 400
     assert Message.objects.for_workspace(other_tenant.workspace).count() == 5
 
 

@@ -8,9 +8,11 @@ from rest_framework.response import Response
 
 from workspaces import clock
 from workspaces.api.base import ListRetrieveViewSet, client_ip, created
+from workspaces.api.filtering import StrictFilterSet, choice_filter
 from workspaces.errors import TernError
 
 from .. import selectors, services
+from ..events import EVENT_TYPES
 from ..models import Event, WebhookDelivery, WebhookEndpoint
 from .serializers import (
     EventSerializer,
@@ -141,7 +143,7 @@ class WebhookEndpointViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         return created(ReplayedSerializer, {"replayed": count}, status=202)
 
 
-class WebhookDeliveryFilter(django_filters.FilterSet):
+class WebhookDeliveryFilter(StrictFilterSet):
     """`?endpoint=`, `?event_id=`, `?status=`; `created_after` inclusive, `created_before` not."""
 
     endpoint = django_filters.CharFilter(field_name="endpoint_id")
@@ -183,10 +185,10 @@ class WebhookDeliveryViewSet(ListRetrieveViewSet):
         return created(WebhookDeliverySerializer, delivery, status=202)
 
 
-class EventFilter(django_filters.FilterSet):
+class EventFilter(StrictFilterSet):
     """`?type=`; `created_after` inclusive, `created_before` exclusive."""
 
-    type = django_filters.CharFilter()
+    type = choice_filter(EVENT_TYPES)
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from .. import selectors, services
 from ..models import ApiToken, AuditEvent, Sender
 from .base import ListRetrieveViewSet, client_ip, created
+from .filtering import StrictFilterSet
 from .openapi import example
 from .serializers import (
     AuditEventSerializer,
@@ -130,7 +131,7 @@ class SenderViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         return created(SenderSerializer, sender, status=200)
 
 
-class AuditEventFilter(django_filters.FilterSet):
+class AuditEventFilter(StrictFilterSet):
     """`?action=` and `?created_after=` (inclusive)."""
 
     action = django_filters.CharFilter()

@@ -1,6 +1,5 @@
 """The simulator's inbound hook: POST /hooks/simulator/inbound {"from", "to", "body"}."""
 
-import json
 import uuid
 
 from django.conf import settings
@@ -8,6 +7,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from workspaces.api.parsers import load_json
 from workspaces.errors import TernError
 from workspaces.middleware import error_response
 
@@ -23,9 +23,13 @@ def inbound(request):
     if not settings.SIMULATOR_ENABLED:
         return error_response(TernError("not_found", "The simulator is not enabled."))
     try:
-        payload = json.loads(request.body or b"{}")
-    except ValueError:
-        return error_response(TernError("validation_error", "The body must be JSON."))
+        payload = load_json(request.body or b"{}")
+    except TernError as error:
+        return error_response(error)
+    if not isinstance(payload, dict):
+        return error_response(
+            TernError("validation_error", 'The body must be a JSON object: {"from", "to", "body"}.')
+        )
     missing = [f for f in ("from", "to", "body") if not isinstance(payload.get(f), str)]
     if missing:
         return error_response(

@@ -1,0 +1,25 @@
+"""Mend JSON values stored before the API refused them: lone surrogates, NUL, NaN/Infinity.
+
+See `workspaces.jsonsafe`: lone UTF-16 surrogates become U+FFFD, NUL characters are removed and
+non-finite numbers become null. Only SQLite could store them; on PostgreSQL this does nothing.
+"""
+
+from django.db import migrations
+
+from workspaces.jsonsafe import scrub_stored_json
+
+FIELDS = {
+    "Message": ("metadata", "error"),
+    "MessageEvent": ("detail",),
+}
+
+
+def scrub(apps, schema_editor):
+    """Rewrite the rows whose JSON holds a value Tern no longer accepts."""
+    scrub_stored_json(apps, schema_editor, "messaging", FIELDS)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("messaging", "0004_campaign_counter_triggers")]
+
+    operations = [migrations.RunPython(scrub, migrations.RunPython.noop, elidable=True)]
