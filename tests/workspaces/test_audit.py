@@ -126,9 +126,9 @@ def test_append_links_to_previous_hash(workspace):
 def test_append_rolls_back_with_its_transaction(workspace):
     """An event written in a transaction that rolls back leaves neither event nor head."""
     before = AuditChainHead.objects.get(workspace=workspace).count
-    with pytest.raises(RuntimeError), transaction.atomic():
+    with pytest.raises(RuntimeError, match="roll back"), transaction.atomic():
         audit_record(workspace=workspace, actor=Actor.system(), action="lost")
-        raise RuntimeError
+        raise RuntimeError("roll back")
     assert not AuditEvent.objects.for_workspace(workspace).filter(action="lost").exists()
     assert AuditChainHead.objects.get(workspace=workspace).count == before
     assert verify_chain(workspace.pk).ok
@@ -164,9 +164,9 @@ def test_database_refuses_update_and_delete(workspace, sql):
 def test_database_refuses_orm_update_and_delete(workspace):
     """The ORM's bulk update and delete hit the same triggers."""
     events = AuditEvent.objects.for_workspace(workspace)
-    with pytest.raises(DatabaseError), transaction.atomic():
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         events.update(reason="forged")
-    with pytest.raises(DatabaseError), transaction.atomic():
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         events.delete()
     assert events.count() == 6 and not events.filter(reason="forged").exists()
 
@@ -314,7 +314,7 @@ def test_command_fails_naming_broken_event(workspace, unguarded):
     broken = chain(workspace)[3]
     execute(f"UPDATE {TABLE} SET reason = 'forged' WHERE id = %s", [broken.id])
     out = StringIO()
-    with pytest.raises(CommandError) as failure:
+    with pytest.raises(CommandError, match=f"audit chain broken at {broken.id}") as failure:
         call_command("verify_audit_chain", "--workspace", workspace.slug, stdout=out)
     assert failure.value.returncode == 1
     assert broken.id in str(failure.value)
@@ -328,8 +328,13 @@ def test_command_checks_only_the_named_workspace(workspace, unguarded):
     out = StringIO()
     call_command("verify_audit_chain", workspace=workspace.slug, stdout=out)
     assert out.getvalue().startswith(f"ok {workspace.slug}")
-    with pytest.raises(CommandError):
-        call_command("verify_audit_chain", stdout=StringIO())
+    first_broken = verify_chain(other.pk).broken_event_id
+    assert first_broken and verify_chain(workspace.pk).ok
+    everything = StringIO()
+    with pytest.raises(CommandError, match=f"audit chain broken at {first_broken}$"):
+        call_command("verify_audit_chain", stdout=everything)  # every workspace: other's fails
+    assert f"ok {workspace.slug}: 6 events" in everything.getvalue()
+    assert f"BROKEN {other.slug}: first broken event {first_broken}" in everything.getvalue()
 
 
 def test_command_rejects_unknown_slug(db):
