@@ -38,13 +38,16 @@ def process_env(**extra) -> dict:
 
 
 @contextmanager
-def celery_processes(*roles: str, log_dir: Path | None = None, **env):
-    """Start `celery -A config <role>` for each role; stop them all (SIGTERM, then SIGKILL)."""
+def celery_processes(*roles: str, log_dir: Path | None = None, include=(), **env):
+    """Start `celery -A config <role>` for each role; stop them all (SIGTERM, then SIGKILL).
+    `include` names modules each worker imports at start (test doubles patched in)."""
     log_dir = log_dir or Path(os.environ.get("TMPDIR", "/tmp"))
     procs = []
     try:
         for role in roles:
             args = _celery_args(role)
+            if include and role != "beat":
+                args += ["--include", ",".join(include)]
             log = open(log_dir / f"celery-{role}-{os.getpid()}.log", "w")  # noqa: SIM115
             procs.append(
                 subprocess.Popen(
