@@ -225,8 +225,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Exports and contact imports share their statuses: one enum, named for what it is.
-    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": ["pending", "running", "completed", "failed"]},
+    # Choice sets that share a field name get names that say what they are.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": ["pending", "running", "completed", "failed"],
+        "MessageCategoryEnum": ["transactional", "marketing"],
+        "ConsentCategoryEnum": ["marketing"],
+    },
 }
 
 # --- Tern ---------------------------------------------------------------------------------------

@@ -41,6 +41,9 @@ CHECKS = [
 ]
 MAX_EXAMPLES = 12  # per operation in the fuzzing phase: the whole run stays within a few minutes
 EXAMPLE_SENDER = "+14155550100"
+# The webhook example's host "resolves" to a public address so its endpoint is created; no
+# connection is ever made to it (no task runs, and connect() refuses it).
+EXAMPLE_HOOK_HOST, EXAMPLE_HOOK_ADDRESS = "hooks.example.com", "93.184.215.14"
 PREFIXED_ID = re.compile(r"^[a-z]{2,4}_[0-9a-z]{26}$")
 
 CONFIG = SchemathesisConfig.from_dict(
@@ -80,10 +83,13 @@ def no_traffic_off_machine(monkeypatch):
             raise OSError(f"schemathesis test: no connection to {address!r}")
         return real_connect(sock, address)
 
-    def no_lookup(host, *args, **kwargs):
-        """Names resolve to nothing here, without asking a DNS server (URL checks refuse them)."""
+    def no_lookup(host, port=None, *args, **kwargs):
+        """Answer without asking a DNS server: the examples' host is public, others unknown."""
         if host in ("127.0.0.1", "localhost"):
-            return real_getaddrinfo(host, *args, **kwargs)
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        if host == EXAMPLE_HOOK_HOST:
+            sockaddr = (EXAMPLE_HOOK_ADDRESS, port or 443)
+            return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", sockaddr)]
         raise socket.gaierror(socket.EAI_NONAME, "schemathesis test: no name lookups")
 
     real_getaddrinfo = socket.getaddrinfo

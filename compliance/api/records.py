@@ -52,9 +52,9 @@ class SuppressionSerializer(serializers.Serializer):
 
     id = serializers.CharField()
     phone = serializers.CharField()
-    scope = serializers.CharField()
+    scope = serializers.ChoiceField(choices=[Suppression.WORKSPACE, Suppression.CAMPAIGN])
     campaign = serializers.CharField(allow_null=True)
-    source = serializers.CharField()
+    source = serializers.ChoiceField(choices=Suppression.SOURCES)
     reason = serializers.CharField()
     active = serializers.BooleanField()
     created_at = serializers.DateTimeField()
@@ -212,11 +212,11 @@ class ConsentSerializer(serializers.Serializer):
     """Schema of the consent resource (rendered by `consent_resource`)."""
 
     id = serializers.CharField()
-    action = serializers.CharField()
+    action = serializers.ChoiceField(choices=[Consent.GRANT, Consent.REVOKE])
     phone = serializers.CharField()
-    scope = serializers.CharField()
-    category = serializers.CharField()
-    method = serializers.CharField()
+    scope = serializers.CharField(help_text='"workspace", or the id of one campaign.')
+    category = serializers.ChoiceField(choices=["marketing"])
+    method = serializers.ChoiceField(choices=Consent.METHODS)
     disclosure = serializers.CharField()
     captured_at = serializers.DateTimeField()
     ip = serializers.CharField()

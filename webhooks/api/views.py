@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from workspaces import clock
 from workspaces.api.base import ListRetrieveViewSet, client_ip, created
 from workspaces.api.filtering import StrictFilterSet, choice_filter
+from workspaces.api.openapi import example
 from workspaces.errors import TernError
 
 from .. import selectors, services
@@ -26,6 +27,10 @@ from .serializers import (
 
 MANAGE = "webhooks:manage"
 DELIVERY_STATUSES = (WebhookDelivery.PENDING, WebhookDelivery.SUCCEEDED, WebhookDelivery.FAILED)
+ENDPOINT_EXAMPLE = example(
+    "Delivery outcomes", {"url": "https://hooks.example.com/tern",
+                          "events": ["message.delivered", "message.failed"]},
+)  # fmt: skip
 
 
 def _schema_only(view) -> bool:
@@ -68,7 +73,9 @@ class WebhookEndpointViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         return selectors.endpoint_list(workspace_id=token.workspace_id, test=token.is_test)
 
     @extend_schema(
-        request=WebhookEndpointWriteSerializer, responses={201: WebhookEndpointSecretSerializer}
+        request=WebhookEndpointWriteSerializer,
+        responses={201: WebhookEndpointSecretSerializer},
+        examples=[ENDPOINT_EXAMPLE],
     )
     def create(self, request):
         """A new endpoint in the token's mode; 201 with its `secret`, shown this once."""
