@@ -1,11 +1,14 @@
-"""`python -m bench [names...]`: run benchmarks, print a table, merge into results.json."""
+"""`python -m bench [names...]`: run benchmarks, print a table, merge into results.json (each
+result with the commit it measured and when)."""
 
 import json
 import os
+import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
-from .harness import BENCH_DIR, BenchError, bench_server
+from .harness import BENCH_DIR, ROOT, BenchError, bench_server
 
 RESULTS = BENCH_DIR / "results.json"
 
@@ -24,6 +27,24 @@ def benchmarks() -> dict:
     return {"send_api": send_api, "send_batch": send_batch, "webhook_delivery": webhook_delivery,
             "fanout_100k": fanout_100k, "broker_per_recipient": broker_per_recipient,
             "pacing": pacing}  # fmt: skip
+
+
+def git(*args: str) -> str:
+    """A git command's output in the repository ("" when git cannot answer)."""
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def now_iso() -> str:
+    """The current time, ISO 8601 UTC (CONTRACT §0's form)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def provenance(measured_at: str) -> dict:
+    """What a result was measured on and when: the commit (and whether tracked files differed
+    from it), and the time its measurement started."""
+    return {"commit": git("rev-parse", "HEAD") or None, "measured_at": measured_at,
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}  # fmt: skip
 
 
 def merge(results: dict) -> dict:
@@ -74,7 +95,8 @@ def main(names: list[str]) -> int:
         with bench_server() as server:
             for name in names or list(available):
                 try:
-                    results[name] = available[name](server, tag)
+                    measured_at = now_iso()
+                    results[name] = {**available[name](server, tag), **provenance(measured_at)}
                 except BenchError as exc:
                     failed.append(name)
                     print(f"{name}: FAILED: {exc}", file=sys.stderr)

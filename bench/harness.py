@@ -10,16 +10,20 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import redis
 import requests
+from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
 RUN_DIR = BENCH_DIR / "run"  # the server's TERN_VAR_DIR: secret key, filesystem broker
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+ADMIN_DATABASE = "postgres"  # the maintenance database: where CREATE/DROP DATABASE are run
+ADMIN_URL = f"postgresql://postgres@127.0.0.1:5432/{ADMIN_DATABASE}"
 # Two processes for two cores; four threads each overlap the waits on PostgreSQL (every send is
 # a few round trips and a commit), so 8 requests can be in flight for the 4 client processes.
 # No control socket: gunicorn 27 would otherwise share ~/.gunicorn/gunicorn.ctl with any other.
@@ -48,55 +52,129 @@ def is_postgres(url: str) -> bool:
     return url.startswith(("postgres://", "postgresql://"))
 
 
+def with_path(url: str, path: str) -> str:
+    """The URL with another path: another database of the same server, user and options."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{path}"))
+
+
+def bench_database_name(given: str) -> str:
+    """The bench's own database beside `given`: `<given>_bench`, or BENCH_DATABASE_NAME. It is
+    dropped and created afresh, so it must name neither the given database nor one without
+    "bench" in its name."""
+    name = os.environ.get("BENCH_DATABASE_NAME") or f"{given}_bench"
+    if name == given or "bench" not in name:
+        raise BenchError(f"refusing to use database {name!r}: the bench drops its database")
+    return name
+
+
+@contextmanager
+def fresh_postgres(admin_url: str, name: str):
+    """Create database `name` afresh (a crashed run's copy is dropped first) on the server of
+    `admin_url`; yield its URL; drop it afterwards."""
+    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as admin:
+        admin.execute(drop)
+        admin.execute(create)
+    try:
+        yield with_path(admin_url, name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as admin:
+            admin.execute(drop)
+
+
+@contextmanager
+def fresh_sqlite():
+    """Yield the URL of a new SQLite file under var/bench (never the one DATABASE_URL names);
+    delete it afterwards, with a crashed run's copy before."""
+
+    def remove() -> None:
+        for path in BENCH_DIR.glob("bench.sqlite3*"):
+            path.unlink()
+
+    remove()
+    try:
+        yield f"sqlite:///{BENCH_DIR / 'bench.sqlite3'}"
+    finally:
+        remove()
+
+
 @contextmanager
 def database():
-    """Yield (url, kind): DATABASE_URL if PostgreSQL, else a fresh database, else SQLite."""
+    """Yield (url, kind) of a database of the bench's own, never DATABASE_URL's: on PostgreSQL
+    `<name>_bench` beside it; with no DATABASE_URL a throwaway one on 127.0.0.1 if a server
+    answers; else (and for a SQLite DATABASE_URL) a fresh SQLite file under var/bench."""
     given = os.environ.get("DATABASE_URL", "")
     if is_postgres(given):
-        yield given, "postgresql"
+        name = bench_database_name(urlsplit(given).path.lstrip("/") or "postgres")
+        with fresh_postgres(with_path(given, ADMIN_DATABASE), name) as url:
+            yield url, "postgresql"
         return
-    name = f"tern_bench_{os.getpid()}"
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError:
-        path = BENCH_DIR / "bench.sqlite3"
-        for stale in BENCH_DIR.glob("bench.sqlite3*"):
-            stale.unlink()
-        yield f"sqlite:///{path}", "sqlite"
-        return
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+    if not given:
         try:
-            yield f"postgresql://postgres@127.0.0.1:5432/{name}", "postgresql"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            psycopg.connect(ADMIN_URL, connect_timeout=3).close()
+        except psycopg.OperationalError:
+            pass
+        else:
+            with fresh_postgres(ADMIN_URL, f"tern_bench_{os.getpid()}") as url:
+                yield url, "postgresql"
+            return
+    with fresh_sqlite() as url:
+        yield url, "sqlite"
 
 
-BENCH_REDIS = "redis://127.0.0.1:6379/15"
+REDIS_DATABASES = 16  # Redis's default number of databases
 
 
-def broker_url() -> str:
-    """Production's broker (Redis, a database of its own, emptied first) when one answers;
-    else the embedded default's filesystem queue in RUN_DIR."""
+@dataclass(frozen=True)
+class RedisPlan:
+    """The bench's own Redis databases, none that REDIS_URL or CELERY_BROKER_URL names."""
+
+    server_broker: str  # where the API's enqueued tasks pile up (no worker consumes them)
+    worker_broker: str  # the campaign benchmarks' real worker's broker
+    marks: str  # the bench's REDIS_URL: rate limits, pacing marks, locks
+
+
+def redis_db(url: str) -> int:
+    """The database number a redis:// URL names (0 by default)."""
+    path = urlsplit(url).path.strip("/")
+    return int(path) if path.isdigit() else 0
+
+
+@cache
+def redis_plan() -> RedisPlan | None:
+    """Three databases on the given Redis server (127.0.0.1:6379 by default), the highest
+    numbers the given URLs do not use, emptied once; None when no Redis answers."""
+    given = [os.environ.get(k, "") for k in ("REDIS_URL", "CELERY_BROKER_URL")]
+    given = [u for u in given if u.startswith(("redis://", "rediss://"))]
+    base = given[0] if given else "redis://127.0.0.1:6379/0"
+    server = urlsplit(base).netloc
+    taken = {redis_db(u) for u in given if urlsplit(u).netloc == server}
+    free = [n for n in reversed(range(REDIS_DATABASES)) if n not in taken][:3]
+    urls = [with_path(base, str(n)) for n in free]
     try:
-        client = redis.Redis.from_url(BENCH_REDIS, socket_connect_timeout=1)
-        client.flushdb()
+        for url in urls:
+            redis.Redis.from_url(url, socket_connect_timeout=1).flushdb()
     except redis.RedisError:
-        return "filesystem://"
-    return BENCH_REDIS
+        return None
+    return RedisPlan(*urls)
 
 
 def server_env(database_url: str) -> dict:
-    """The environment of manage.py and gunicorn: production-like, embedded broker, no worker."""
+    """The environment of manage.py and gunicorn: production-like, the bench's own database and
+    Redis (or the embedded broker without Redis), no worker."""
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("CELERY_TASK_ALWAYS_EAGER", "PYTEST_VERSION")
     }
+    plan = redis_plan()
     env.update(
         DATABASE_URL=database_url,
         TERN_VAR_DIR=str(RUN_DIR),
-        CELERY_BROKER_URL=broker_url(),  # no worker runs: enqueued tasks pile up there
+        # No worker runs on this broker: enqueued tasks pile up there.
+        CELERY_BROKER_URL=plan.server_broker if plan else "filesystem://",
+        REDIS_URL=plan.marks if plan else "",
         DEBUG="false",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         ROOT_URLCONF="bench.urls",

@@ -15,33 +15,26 @@ from contextlib import contextmanager
 
 import redis
 
-from .harness import BENCH_DIR, BENCH_REDIS, ROOT, BenchError, server_env
+from .harness import BENCH_DIR, ROOT, BenchError, redis_plan, server_env
 
 CELERY = [sys.executable, "-m", "celery", "-A", "config"]
 WORKER_ARGS = ("--concurrency", "2", "--without-mingle", "--without-gossip")
-# The worker's broker and pacing marks, away from gunicorn's (db 15), where the other
-# benchmarks' dispatch tasks pile up: a worker there would send those too.
-WORKER_BROKER = "redis://127.0.0.1:6379/14"
-WORKER_REDIS = "redis://127.0.0.1:6379/13"
-
-
-def worker_broker() -> str:
-    """CELERY_BROKER_URL when it names a Redis database other than gunicorn's, else db 14."""
-    given = os.environ.get("CELERY_BROKER_URL", "")
-    return given if given.startswith("redis://") and given != BENCH_REDIS else WORKER_BROKER
 
 
 def worker_env(database_url: str) -> dict | None:
-    """The bench environment with an emptied Redis broker of its own; None without Redis."""
-    broker = worker_broker()
+    """The bench environment with the worker's broker (a Redis database of the bench's own, away
+    from the server's, where the other benchmarks' dispatch tasks pile up: a worker there would
+    send those too), emptied; None without Redis."""
+    plan = redis_plan()
+    if plan is None:
+        return None
     try:
-        redis.Redis.from_url(broker, socket_connect_timeout=1).flushdb()
+        redis.Redis.from_url(plan.worker_broker, socket_connect_timeout=1).flushdb()
     except redis.RedisError:
         return None
     return {
         **server_env(database_url),
-        "CELERY_BROKER_URL": broker,
-        "REDIS_URL": os.environ.get("REDIS_URL") or WORKER_REDIS,
+        "CELERY_BROKER_URL": plan.worker_broker,
         "PYTHONUNBUFFERED": "1",
     }
 
