@@ -7,8 +7,10 @@ import time
 
 import pytest
 
+from bench.zones import midday_zone
 from campaigns.models import Campaign, Contact
 from compliance.services import suppression_create
+from messaging import pacing
 from messaging.models import Message, MessageEvent, SimulatorSubmission, Status
 from tests.factories import contacts_for, short_code_for
 from workspaces import clock
@@ -32,13 +34,6 @@ def fresh_phone() -> str:
     """A New York number whose last four digits (1000–8999) script no simulator failure."""
     n = next(_phones)
     return f"+1212{200 + n // 8000:03d}{1000 + n % 8000:04d}"
-
-
-def midday_zone() -> str:
-    """A fixed-offset zone where it is about noon now, so quiet hours never hold these sends
-    (the worker runs on the real clock, and the suite may run at any hour)."""
-    offset = 12 - clock.now().hour  # hours east of UTC
-    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
 
 
 def contacts(tenant, count: int, *, consent: bool = True) -> list[Contact]:
@@ -141,10 +136,14 @@ def test_stop_halfway_cancels_the_rest_and_sends_nothing_after(tenant):
         )
         stopped = act(tenant, cid, "stop")
         stopped_at = clock.now()
-        wait_for(lambda: stats(tenant, cid)["stats"]["sending"] == 0, timeout=30)
-        # Anything still due would have gone by now: the pool's slots were at most ~10 s ahead.
-        deadline = time.monotonic() + 12
-        wait_for(lambda: time.monotonic() > deadline, timeout=15, interval=0.5)
+        # The sender's next free slot comes after every slot booked before the stop: once it is
+        # past (and nothing is mid-call), anything wrongly sent after the stop would have gone.
+        last_slot = pacing.book(sender=sender.number, count=1).start
+        wait_for(
+            lambda: time.time() > last_slot + 1 and stats(tenant, cid)["stats"]["sending"] == 0,
+            timeout=max(0.0, last_slot - time.time()) + 30,
+            interval=0.5,
+        )
     final = stats(tenant, cid)["stats"]
     assert stopped["status"] == "stopped" and identity_holds(final)
     canceled = Message.objects.filter(campaign_id=cid, status=Status.CANCELED)
