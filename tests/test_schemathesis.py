@@ -39,7 +39,7 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-MAX_EXAMPLES = 12  # per operation in the fuzzing phase: the whole run stays within a few minutes
+MAX_EXAMPLES = 25  # per operation in the fuzzing phase: the whole run stays within a few minutes
 EXAMPLE_SENDER = "+14155550100"
 # The webhook example's host "resolves" to a public address so its endpoint is created; no
 # connection is ever made to it (no task runs, and connect() refuses it).

@@ -46,7 +46,7 @@ SEND_ERRORS = (
 )
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "minLength": 1, "maxLength": 255},
     OpenApiParameter.HEADER,
     description="1–255 characters; replays for 24 h",
 )
