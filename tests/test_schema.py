@@ -158,3 +158,10 @@ def test_no_free_form_object_where_the_contract_has_a_shape(schema):
     for where, node in _nodes(schema["components"]["schemas"]):
         if node.get("type") == "object" and "properties" not in node:
             assert where.rsplit("/", 1)[1] in free_form_allowed, where
+
+
+def test_rate_limit_and_auth_errors_document_their_headers(schema):
+    """429 says how long to wait (Retry-After); 401 names the scheme (WWW-Authenticate)."""
+    for path, method, operation in _operations(schema):
+        assert "Retry-After" in operation["responses"]["429"]["headers"], (method, path)
+        assert "WWW-Authenticate" in operation["responses"]["401"]["headers"], (method, path)

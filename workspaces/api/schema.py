@@ -35,6 +35,18 @@ ALWAYS = ("unauthorized", "forbidden", "not_found", "rate_limited", "internal_er
 WITH_BODY = ("validation_error", "unsupported_media_type", "payload_too_large")
 # A route with query parameters (filters, `limit`, `cursor`, headers): a value it cannot use.
 WITH_PARAMETERS = ("validation_error",)
+# Headers the error responses carry (every response also carries X-Request-Id).
+ERROR_HEADERS = {
+    "401": {
+        "WWW-Authenticate": {"schema": {"type": "string"}, "description": '`Bearer realm="api"`'}
+    },
+    "429": {
+        "Retry-After": {
+            "schema": {"type": "integer", "minimum": 1},
+            "description": "Seconds to wait before retrying.",
+        }
+    },
+}
 PAGE_LIMIT = {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}
 
 
@@ -58,6 +70,9 @@ class TernAutoSchema(AutoSchema):
             operation["responses"].setdefault(
                 status, self._get_response_for_code(described, status)
             )
+        for status, headers in ERROR_HEADERS.items():
+            if status in operation["responses"]:
+                operation["responses"][status].setdefault("headers", {}).update(headers)
         return operation
 
     def _fake_queryset(self) -> None:
