@@ -8,6 +8,8 @@ callbacks never run inside the test transaction, and direct publishes are droppe
 socket connection to an address other than 127.0.0.1 fails the test.
 """
 
+import copy
+import ipaddress
 import re
 import socket
 
@@ -21,6 +23,7 @@ from django.urls import Resolver404, resolve
 from drf_spectacular.generators import SchemaGenerator
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -70,6 +73,14 @@ schema = schemathesis.openapi.from_dict(_schema(), config=CONFIG)
 schema.app = get_wsgi_application()
 
 
+def _is_address(host) -> bool:
+    try:
+        ipaddress.ip_address(str(host).strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 @pytest.fixture
 def no_traffic_off_machine(monkeypatch):
     """Fail on any connection to another host; drop every task instead of publishing it."""
@@ -85,7 +96,7 @@ def no_traffic_off_machine(monkeypatch):
 
     def no_lookup(host, port=None, *args, **kwargs):
         """Answer without asking a DNS server: the examples' host is public, others unknown."""
-        if host in ("127.0.0.1", "localhost"):
+        if host == "localhost" or _is_address(host):  # no DNS query for these
             return real_getaddrinfo(host, port, *args, **kwargs)
         if host == EXAMPLE_HOOK_HOST:
             sockaddr = (EXAMPLE_HOOK_ADDRESS, port or 443)
@@ -144,3 +155,27 @@ def test_api_answers_as_its_schema_says(case, seeded, no_traffic_off_machine):
     _real_id(case, ids)
     case.call_and_validate(headers={"Authorization": f"Bearer {secret}"}, checks=CHECKS)
     assert no_traffic_off_machine == []
+
+
+def test_a_response_the_schema_does_not_describe_fails_the_checks(seeded, no_traffic_off_machine):
+    """The checks bite: with the workspace documented as a number, reading it fails."""
+    wrong = copy.deepcopy(schema.raw_schema)
+    wrong["paths"]["/api/v1/workspace"]["get"]["responses"]["200"]["content"] = {
+        "application/json": {"schema": {"type": "integer"}}
+    }
+    loaded = schemathesis.openapi.from_dict(wrong, config=CONFIG)
+    loaded.app = schema.app
+    case = loaded["/api/v1/workspace"]["GET"].Case()
+    secret, _ = seeded
+    with pytest.raises(FailureGroup, match="Response violates schema"):
+        case.call_and_validate(headers={"Authorization": f"Bearer {secret}"}, checks=CHECKS)
+
+
+def test_the_guard_stops_traffic_off_the_machine(no_traffic_off_machine):
+    """A connection elsewhere than 127.0.0.1, or a name lookup, never leaves this process."""
+    with pytest.raises(OSError), socket.create_connection(("192.0.2.1", 443), timeout=1):
+        pass
+    assert no_traffic_off_machine == [("192.0.2.1", 443)]
+    with pytest.raises(socket.gaierror):
+        socket.getaddrinfo("tern.example.org", 443)
+    assert Task.apply_async(None) is None  # tasks are dropped, not published
