@@ -14,4 +14,7 @@ def isoformat(moment: datetime | None) -> str | None:
     """Render a time as CONTRACT §0 wants it: ISO 8601, UTC, with a `Z`."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = moment.astimezone(UTC)
+    # strftime's %Y leaves years before 1000 unpadded on Linux ("112-03-23"), which no client
+    # reads as ISO 8601: the year is padded by hand.
+    return f"{moment.year:04d}-" + moment.strftime("%m-%dT%H:%M:%S.%fZ")

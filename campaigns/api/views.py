@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from messaging.encoding import encode_body
 from messaging.pricing import price_for
 from workspaces.api.base import ListRetrieveViewSet
-from workspaces.api.filtering import StrictFilterSet
+from workspaces.api.filtering import StrictFilterSet, UtcIsoDateTimeFilter
 from workspaces.errors import TernError
 from workspaces.phones import country_of, to_e164
 
@@ -84,7 +84,7 @@ class ContactFilter(StrictFilterSet):
 
     phone = django_filters.CharFilter(method="filter_phone")
     tag = django_filters.CharFilter(method="filter_tag")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = Contact

@@ -67,10 +67,20 @@ class SuppressionSerializer(serializers.Serializer):
         return suppression_resource(instance)
 
 
-class SuppressionFilter(StrictFilterSet):
-    """`?phone=&active=&scope=&source=`."""
+class PhoneFilterSet(StrictFilterSet):
+    """`?phone=` in any format the workspace's default country reads."""
 
     phone = django_filters.CharFilter(method="filter_phone")
+
+    def filter_phone(self, queryset, name, value):
+        """Match the number in E.164 whatever format it was given in."""
+        number = to_e164(value, self.request.workspace.default_country) or value
+        return queryset.filter(phone=number)
+
+
+class SuppressionFilter(PhoneFilterSet):
+    """`?phone=&active=&scope=&source=`."""
+
     campaign = django_filters.CharFilter(field_name="campaign_id")
     scope = choice_filter([Suppression.WORKSPACE, Suppression.CAMPAIGN])
     source = choice_filter(Suppression.SOURCES)
@@ -78,11 +88,6 @@ class SuppressionFilter(StrictFilterSet):
     class Meta:
         model = Suppression
         fields = ["phone", "active", "scope", "source", "campaign"]
-
-    def filter_phone(self, queryset, name, value):
-        """Match the number in E.164 whatever format it was given in."""
-        number = to_e164(value, self.request.workspace.default_country) or value
-        return queryset.filter(phone=number)
 
 
 # Valid bodies for /api/docs/ and schema-driven tests (fictional 555-01xx numbers).
@@ -229,7 +234,7 @@ class ConsentSerializer(serializers.Serializer):
         return consent_resource(instance)
 
 
-class ConsentFilter(SuppressionFilter):
+class ConsentFilter(PhoneFilterSet):
     """`?phone=&scope=&action=`."""
 
     scope = django_filters.CharFilter()

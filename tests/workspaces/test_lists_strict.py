@@ -162,3 +162,38 @@ def test_every_list_filterset_is_strict():
         filterset_class = getattr(route.view_class, "filterset_class", None)
         if filterset_class is not None:
             assert issubclass(filterset_class, StrictFilterSet), route.view_class
+
+
+DATED_LISTS = [
+    "/api/v1/messages",
+    "/api/v1/contacts",
+    "/api/v1/events",
+    "/api/v1/audit-events",
+    "/api/v1/webhook-deliveries",
+]
+
+
+@pytest.mark.parametrize("path", DATED_LISTS)
+def test_dates_with_any_offset_are_compared_in_utc(tenant, other_tenant, path):
+    """Offsets PostgreSQL cannot store (past ±15:59) are read in UTC, not a 500."""
+    client = lenient(tenant.client())
+    for moment in ["0110-05-18T05:46:57.08+21:57", "2026-01-01T00:00:00-23:59"]:
+        for name in ("created_after", "created_before"):
+            if name == "created_before" and path == "/api/v1/contacts":
+                continue  # contacts filter on created_after only
+            assert client.get(path, {name: moment}).status_code == 200, (path, name, moment)
+
+
+def test_dates_whose_utc_form_leaves_the_calendar_are_400(tenant):
+    error = assert_envelope(
+        lenient(tenant.client()).get("/api/v1/messages?created_after=0001-01-01T00:00:00%2B05:00"),
+        400,
+        "validation_error",
+    )
+    assert "created_after" in error["details"]
+
+
+def test_consents_do_not_take_suppression_filters(tenant, other_tenant):
+    """`?source=` is a suppression filter; on consents it is an unknown parameter (ignored)."""
+    assert tenant.client().get("/api/v1/consents", {"source": "api"}).status_code == 200
+    assert tenant.client().get("/api/v1/consents", {"campaign": "cmp_x"}).status_code == 200

@@ -64,3 +64,13 @@ def test_create_workspace_prints_the_contract_json():
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {result['tokens']['live']}")
     workspace = client.get("/api/v1/workspace").json()
     assert workspace["test_mode"] is False and workspace["default_sender"] == result["sender"]
+
+
+def test_isoformat_pads_years_before_1000():
+    """ISO 8601 wants four-digit years; strftime leaves `112` unpadded on Linux."""
+    from datetime import UTC, datetime
+
+    from workspaces.clock import isoformat
+
+    assert isoformat(datetime(112, 3, 23, 1, 2, 3, tzinfo=UTC)) == "0112-03-23T01:02:03.000000Z"
+    assert isoformat(datetime(2026, 11, 27, tzinfo=UTC)) == "2026-11-27T00:00:00.000000Z"

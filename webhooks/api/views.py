@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from workspaces import clock
 from workspaces.api.base import ListRetrieveViewSet, client_ip, created
-from workspaces.api.filtering import StrictFilterSet, choice_filter
+from workspaces.api.filtering import StrictFilterSet, UtcIsoDateTimeFilter, choice_filter
 from workspaces.api.openapi import example
 from workspaces.errors import TernError
 
@@ -156,8 +156,8 @@ class WebhookDeliveryFilter(StrictFilterSet):
     endpoint = django_filters.CharFilter(field_name="endpoint_id")
     event_id = django_filters.CharFilter(field_name="event_id")
     status = django_filters.ChoiceFilter(choices=[(s, s) for s in DELIVERY_STATUSES])
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = WebhookDelivery
@@ -196,8 +196,8 @@ class EventFilter(StrictFilterSet):
     """`?type=`; `created_after` inclusive, `created_before` exclusive."""
 
     type = choice_filter(EVENT_TYPES)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Event

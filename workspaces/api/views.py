@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from .. import selectors, services
 from ..models import ApiToken, AuditEvent, Sender
 from .base import ListRetrieveViewSet, client_ip, created
-from .filtering import StrictFilterSet
+from .filtering import StrictFilterSet, UtcIsoDateTimeFilter
 from .openapi import example
 from .serializers import (
     AuditEventSerializer,
@@ -135,8 +135,8 @@ class AuditEventFilter(StrictFilterSet):
     """`?action=` and `?created_after=` (inclusive)."""
 
     action = django_filters.CharFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent
