@@ -171,6 +171,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_TIMEZONE = "UTC"
 HEARTBEAT_STALE_SECONDS = 60
+# Retention: a provider report for an id Tern has not stored yet waits this long (CONTRACT §5).
+PENDING_REPORT_TTL_SECONDS = env.int("PENDING_REPORT_TTL_SECONDS", default=3600)
 
 # --- Auth, i18n, static -------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

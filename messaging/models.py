@@ -187,5 +187,28 @@ class CampaignCounter(WorkspaceScopedModel):
         ]
 
 
+class PendingReport(models.Model):
+    """A provider's status report that came before Tern stored the provider's message id.
+
+    `provider.send()` returns before the id is committed, so a fast report can arrive first: it
+    waits here and is applied right after the id is stored, or dropped after
+    PENDING_REPORT_TTL_SECONDS when no message ever takes that id.
+    """
+
+    provider = models.CharField(max_length=32)
+    provider_message_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=12)
+    error_code = models.CharField(max_length=16, blank=True, default="")
+    raw = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_message_id", "status"], name="pending_report_unique"
+            ),
+        ]
+
+
 # The simulator provider's ledger lives with its package; importing it registers it here.
 from .providers.simulator.models import SimulatorSubmission  # noqa: E402, F401

@@ -31,7 +31,7 @@ from workspaces.models import Sender, Workspace
 from workspaces.phones import country_of
 from workspaces.selectors import month_start
 
-from . import pacing, pricing, sending
+from . import pacing, pending_reports, pricing, sending
 from .campaign_messages import HOLD, campaign_gate, campaign_message_wait
 from .encoding import encode_body
 from .models import FINAL_STATUSES, STATUS_RANK, DuplicateGuard, Message, MessageEvent, Status
@@ -547,6 +547,9 @@ def mark_sent(*, message: Message, provider_message_id: str, reconciled: bool = 
             )
             message.status, message.provider_message_id = Status.SENT, provider_message_id
             announce(message, "sent")
+    # After the id's commit: a report that came first is applied now (CONTRACT §5).
+    pending_reports.reports_apply_for(provider=message.provider,
+                                      provider_message_id=provider_message_id)  # fmt: skip
 
 
 def retry_delay(attempt: int, retry_after: float | None) -> float | None:
@@ -676,12 +679,8 @@ def status_report_apply(*, report: StatusReport) -> Message | None:
     )
     with transaction.atomic():
         message = same.select_for_update().first()
-        if message is None:
-            logger.info(
-                "status report for unknown %s id %s ignored",
-                report.provider,
-                report.provider_message_id,
-            )
+        if message is None:  # may be faster than the commit of its id: kept until then
+            pending_reports.report_keep(report)
             return None
         if report.status == message.status:
             return message  # e.g. the provider's own `sent` after acceptance: nothing new

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services
+from . import pending_reports, services
 
 
 # The hard limit stays well under STUCK_SENDING_AFTER: a send still in flight is never "stuck".
@@ -41,3 +41,4 @@ def sweep() -> None:
     services.sweep_stuck_sending()
     services.sweep_settle_overdue()
     services.sweep_simulator_reports()
+    pending_reports.pending_reports_sweep()
