@@ -154,6 +154,7 @@ def test_no_free_form_object_where_the_contract_has_a_shape(schema):
         "data",  # an event's payload: per event type
         "manifest",  # an export's: per kind
         "skipped",  # code → count
+        "headers",  # a provider exchange's: header name → value (CONTRACT §13)
     }
     for where, node in _nodes(schema["components"]["schemas"]):
         if node.get("type") == "object" and "properties" not in node:

@@ -2,9 +2,11 @@
 
 from rest_framework.routers import SimpleRouter
 
+from .records import RefusalViewSet
 from .views import MessageViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("messages", MessageViewSet, basename="message")
+router.register("refusals", RefusalViewSet, basename="refusal")
 
 urlpatterns = router.urls

@@ -4,6 +4,7 @@ import django_filters
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -19,6 +20,9 @@ from .. import services
 from ..batch import message_send_batch
 from ..idempotency import idempotency_claim, idempotency_finish
 from ..models import Message
+from ..provider_log import provider_log_list
+from ..refusals import SendOrigin, refusal_record, refusals_record
+from .records import ProviderExchangeSerializer, provider_log_response
 from .serializers import (
     BatchRequestSerializer,
     BatchResultSerializer,
@@ -92,6 +96,23 @@ class MessageFilter(StrictFilterSet):
         return queryset.filter(**{name: number})
 
 
+SEND_ACTIONS = frozenset({"create", "batch"})
+
+
+def _body_or_nothing(request) -> dict:
+    """The request's JSON object, or {} when there is none (it may be what was refused)."""
+    try:
+        data = request.data
+    except Exception:  # an unreadable body: the refusal is kept without numbers
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _numbers(item) -> tuple:
+    """(to, from) of one batch item as sent, whatever its shape."""
+    return (item.get("to"), item.get("from")) if isinstance(item, dict) else (None, None)
+
+
 def _send_input(validated: dict) -> services.SendInput:
     return services.SendInput(
         to=validated["to"],
@@ -115,12 +136,29 @@ class MessageViewSet(ListRetrieveViewSet):
         "create": "messages:send",
         "batch": "messages:send",
         "cancel": "messages:send",
+        "provider_log": "messages:read",
     }
     error_codes = {
         "create": SEND_ERRORS,
         "batch": ("idempotency_conflict",),
         "cancel": ("invalid_state",),
     }
+
+    def handle_exception(self, exc):
+        """A refused send is kept in the refusals log (CONTRACT §13) before it is answered."""
+        self._record_refusal(exc)
+        return super().handle_exception(exc)
+
+    def _record_refusal(self, exc) -> None:
+        """Record what a send action answered with an error (not 401s: no workspace)."""
+        origin = SendOrigin.of_request(self.request)
+        if getattr(self, "action", None) not in SEND_ACTIONS or origin is None:
+            return
+        if not isinstance(exc, TernError | APIException):
+            return  # unexpected: a 500, logged by the handler, is not a refusal
+        error = as_tern_error(exc)
+        data = {} if error.code == "rate_limited" else _body_or_nothing(self.request)
+        refusal_record(origin=origin, error=error, to=data.get("to"), from_=data.get("from"))
 
     def get_queryset(self):
         """The token's workspace and mode; timelines fetched in one more query per page."""
@@ -186,6 +224,12 @@ class MessageViewSet(ListRetrieveViewSet):
             items=items,
             received_at=received_at,
         )
+        raw = form.validated_data["messages"]
+        refused = [
+            (r, *_numbers(raw[i])) for i, r in enumerate(results) if isinstance(r, TernError)
+        ]
+        if refused:
+            refusals_record(origin=SendOrigin.of_request(request), refused=refused)
         return [
             r.envelope() if isinstance(r, TernError) else {"message": message_resource(r)}
             for r in results
@@ -199,6 +243,12 @@ class MessageViewSet(ListRetrieveViewSet):
         except Exception as exc:
             return as_tern_error(exc)
         return _send_input(form.validated_data)
+
+    @extend_schema(responses={200: ProviderExchangeSerializer(many=True)})
+    @action(detail=True, methods=["get"], url_path="provider-log", pagination_class=None)
+    def provider_log(self, request, pk=None):
+        """What Tern and the provider said about this message, oldest first, secrets redacted."""
+        return provider_log_response(provider_log_list(message=self.get_object()))
 
     @extend_schema(request=None, responses={200: MessageSerializer})
     @action(detail=True, methods=["post"])
@@ -219,6 +269,7 @@ class MessageViewSet(ListRetrieveViewSet):
         try:
             response = handler()
         except Exception as exc:
+            self._record_refusal(exc)
             response = handle_exception(exc, {"request": request, "view": self})
         body = JSONRenderer().render(response.data)
         idempotency_finish(row=claim, status=response.status_code, body=body)

@@ -2,6 +2,7 @@
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import wraps
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,41 @@ class InboundSMS:
     raw: dict = field(default_factory=dict)
 
 
+def _logged_send(send):
+    """`send` with its exchanges filed under the message (CONTRACT §13's provider log)."""
+    from ..provider_log import exchanges_for, log_unanswered
+
+    @wraps(send)
+    def logged(self, sms: OutboundSMS) -> Accepted:
+        with exchanges_for(message_id=sms.message_id, provider=self.name, secrets=self.secrets()):
+            try:
+                return send(self, sms)
+            except SubmissionError as exc:
+                if exc.__cause__ is not None:
+                    log_unanswered(exc.__cause__)
+                raise
+
+    return logged
+
+
 class Provider(ABC):
-    """One way of getting SMS to carriers."""
+    """One way of getting SMS to carriers.
+
+    Every subclass's `send` is wrapped so the provider log sees its calls: a provider that talks
+    HTTP through `provider_log.logged_session` (or calls `provider_log.exchange_record`) is
+    logged, redacted, with nothing more to do.
+    """
 
     name: str = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "send" in cls.__dict__:
+            cls.send = _logged_send(cls.__dict__["send"])
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in the provider log (e.g. an auth token)."""
+        return []
 
     @abstractmethod
     def send(self, sms: OutboundSMS) -> Accepted:

@@ -13,6 +13,7 @@ from compliance.exports import export_create
 from compliance.models import Consent, Export, Suppression
 from compliance.services import consent_record, suppression_create
 from messaging.models import Message
+from messaging.records import Refusal
 from webhooks.events import emit
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 from webhooks.services import endpoint_create
@@ -80,6 +81,9 @@ OBJECT_OF = {
     ),
     Consent: lambda t: consent_record(
         workspace_id=t.workspace.pk, phone="+14155550142", method="api", actor=Actor.system()
+    ),
+    Refusal: lambda t: Refusal.objects.create(
+        workspace=t.workspace, code="invalid_number", to_number="x", created_at=clock.now()
     ),
     Export: lambda t: export_create(
         workspace_id=t.workspace.pk,

@@ -15,6 +15,7 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError
 
+from ...provider_log import logged_session
 from ..base import (
     Accepted,
     OutboundSMS,
@@ -49,7 +50,7 @@ def _build_session() -> requests.Session:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = "tern-twilio/1"
-    return session
+    return logged_session(session)  # every call in the provider log, secrets redacted
 
 
 SESSION = _build_session()
@@ -77,6 +78,10 @@ class TwilioProvider(Provider):
         except requests.RequestException as exc:
             raise _from_exception(exc, sms) from exc
         return _from_response(response, sms)
+
+    def secrets(self) -> list[str]:
+        """The auth token never reaches the provider log, wherever it would appear."""
+        return [settings.TWILIO_AUTH_TOKEN]
 
     def lookup(self, message_id: str) -> None:
         """Twilio cannot be searched by Tern's message id, so a lost call cannot be reconciled."""
