@@ -21,6 +21,7 @@ from workspaces.admin import staff_actor
 from workspaces.errors import CATALOGUE, TernError
 
 from .models import Message
+from .provider_log import provider_log_list
 from .review import (
     MARK_REVIEWED,
     RESEND,
@@ -245,6 +246,22 @@ def _ids(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()][:MAX_REVIEW_BATCH]
 
 
+def provider_log_rows(message: Message) -> list[dict]:
+    """The message's provider exchanges, oldest first, already redacted (the page escapes them)."""
+    return [
+        {
+            "at": clock.isoformat(e.at),
+            "kind": e.kind,
+            "method": e.method,
+            "url": e.url,
+            "status_code": e.status_code,
+            "headers": json.dumps(e.headers, indent=2, ensure_ascii=False),
+            "body": e.body,
+        }
+        for e in provider_log_list(message=message)
+    ]
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     """Read-only message pages; the review queue is `?review=pending` with its actions."""
@@ -385,6 +402,7 @@ class MessageAdmin(admin.ModelAdmin):
             "in_review": in_review,
             "review_links": links,
             "webhook_deliveries": self.webhook_deliveries(request, message),
+            "provider_log": provider_log_rows(message),
         }
 
     def webhook_deliveries(self, request, message: Message) -> list[dict]:

@@ -1,5 +1,6 @@
 """Scripted outcomes by the recipient's last four digits (CONTRACT §5)."""
 
+import json
 import time
 import uuid
 from datetime import timedelta
@@ -8,6 +9,7 @@ from django.db import transaction
 
 from workspaces import clock
 
+from ...provider_log import exchange_record
 from ..base import Accepted, LookupResult, OutboundSMS, Provider, TransientSubmissionError
 from .models import SimulatorSubmission
 
@@ -20,6 +22,7 @@ OUTCOMES = {
 }
 # Numbers whose first submission is refused with this HTTP status, then accepted.
 FIRST_ATTEMPT_REFUSED = {"0429": "429", "0500": "500"}
+SIMULATOR_URL = "simulator:///messages"  # no network: the log names the simulator as the far end
 REPORT_DELAY = 2  # seconds until the `sent` report and the final one, posted one after the other
 
 
@@ -34,6 +37,7 @@ class SimulatorProvider(Provider):
         refused = FIRST_ATTEMPT_REFUSED.get(ending)
         if refused and not SimulatorSubmission.objects.filter(message_id=sms.message_id).exists():
             self._record(sms, accepted=False, answer=refused)
+            _log_exchange(sms, int(refused), {"status": int(refused)})
             raise TransientSubmissionError(f"simulated HTTP {refused}", provider_code=refused)
         sid = f"SIM{uuid.uuid4().hex}"
         status, code = OUTCOMES.get(ending, ("delivered", None))
@@ -45,6 +49,7 @@ class SimulatorProvider(Provider):
             final_status=status,
             final_code=code or "",
         )
+        _log_exchange(sms, 201, {"sid": sid, "status": "accepted"})
         transaction.on_commit(lambda: schedule_reports(sid, status, code))
         return Accepted(provider_message_id=sid, raw={"sid": sid})
 
@@ -65,6 +70,16 @@ class SimulatorProvider(Provider):
             answer=answer,
             **fields,
         )
+
+
+def _log_exchange(sms: OutboundSMS, status: int, answer: dict) -> None:
+    """The provider log's view of a submission, as if it had gone over HTTP."""
+    request = {"to": sms.to, "from": sms.from_, "body": sms.body}
+    headers = {"Content-Type": "application/json"}
+    exchange_record(kind="request", method="POST", url=SIMULATOR_URL, headers=headers,
+                    body=json.dumps(request))  # fmt: skip
+    exchange_record(kind="response", method="POST", url=SIMULATOR_URL, status_code=status,
+                    headers=headers, body=json.dumps(answer))  # fmt: skip
 
 
 def schedule_reports(sid: str, status: str, code: str | None) -> None:

@@ -11,6 +11,7 @@ from workspaces.api.parsers import load_json
 from workspaces.errors import TernError
 from workspaces.middleware import error_response
 
+from ...provider_log import callback_record
 from ..base import InboundSMS
 
 
@@ -47,4 +48,6 @@ def inbound(request):
     )
     if message is None:
         return error_response(TernError("not_found", "No workspace owns that number."))
+    callback_record(request, provider="simulator", provider_message_id=message.provider_message_id,
+                    status_code=200)  # fmt: skip
     return JsonResponse({"id": message.id, "status": message.status})

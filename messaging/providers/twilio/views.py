@@ -14,6 +14,7 @@ from twilio.request_validator import RequestValidator
 from workspaces.errors import TernError
 from workspaces.middleware import error_response
 
+from ...provider_log import callback_record
 from ..base import InboundSMS, StatusReport
 
 logger = logging.getLogger("tern.providers.twilio")
@@ -46,7 +47,16 @@ def twilio_callback(view):
         if not signature_valid(request):
             logger.warning("twilio: refused a callback with a bad signature on %s", request.path)
             return error_response(TernError("invalid_signature"))
-        return view(request)
+        response = view(request)
+        # Only verified callbacks are logged: an unsigned one cannot say which message it is about.
+        callback_record(
+            request,
+            provider="twilio",
+            provider_message_id=request.POST.get("MessageSid", ""),
+            status_code=response.status_code,
+            secrets=[settings.TWILIO_AUTH_TOKEN],
+        )
+        return response
 
     return csrf_exempt(checked)
 
