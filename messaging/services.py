@@ -31,7 +31,7 @@ from workspaces.models import Sender, Workspace
 from workspaces.phones import country_of
 from workspaces.selectors import month_start
 
-from . import pacing, pending_reports, pricing, sending
+from . import pacing, pending_reports, pricing, recovery, sending
 from .campaign_messages import HOLD, campaign_gate, campaign_message_wait
 from .encoding import encode_body
 from .models import FINAL_STATUSES, STATUS_RANK, DuplicateGuard, Message, MessageEvent, Status
@@ -808,7 +808,7 @@ def keyword_reply_send(*, inbound: Message, workspace: Workspace, body: str, kin
 def sweep_due(*, limit: int = 500) -> int:
     """Release scheduled messages whose time came, and re-enqueue queued ones left behind."""
     now = clock.now()
-    count = 0
+    released = []
     for message in Message.objects.filter(status=Status.SCHEDULED, due_at__lte=now)[:limit]:
         with transaction.atomic():
             if Message.objects.filter(pk=message.pk, status=Status.SCHEDULED).update(
@@ -817,24 +817,17 @@ def sweep_due(*, limit: int = 500) -> int:
                 event_add(message, "queued", {"from_schedule": True})
                 message.status = Status.QUEUED
                 announce(message, "queued")
-                _enqueue_on_commit(message)
-                count += 1
+                released.append(message)
+    enqueue_many_on_commit(released)  # in fan-out tasks, as a batch is
     # A campaign message that is due again (lost on the way, or its quiet hours are over) goes
     # back to its campaign's pump, which books it a slot, rather than being sent out of pace.
     Message.objects.filter(status=Status.QUEUED, due_at__lte=now).exclude(campaign_id="").update(
         due_at=None
     )
-    for message in Message.objects.filter(status=Status.QUEUED, due_at__lte=now)[:limit]:
-        with transaction.atomic():
-            if Message.objects.filter(pk=message.pk, status=Status.QUEUED, due_at__lte=now).update(
-                due_at=now + REQUEUE_AFTER
-            ):
-                _enqueue_on_commit(message)
-                count += 1
-    return count
+    return len(released) + recovery.requeue_expired(now=now, lease=REQUEUE_AFTER)
 
 
-def sweep_stuck_sending(*, limit: int = 200) -> int:
+def sweep_stuck_sending(*, limit: int = 1000) -> int:
     """Reconcile messages a crash left `sending` (through the provider's lookup)."""
     cutoff = clock.now() - STUCK_SENDING_AFTER
     stuck = list(Message.objects.filter(status=Status.SENDING, claimed_at__lte=cutoff)[:limit])
