@@ -5,6 +5,8 @@ import os
 from celery import Celery
 from celery.beat import PersistentScheduler
 
+from . import broker  # noqa: F401 - registers the embedded default's folder:// transport
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("tern")

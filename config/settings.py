@@ -124,21 +124,18 @@ BROKER_DIR = VAR_DIR / "broker"
 # per process keep the provider calls overlapping; more only crowd the database (measured on two
 # cores: 3 kept API sends' p95 within 2x during a broadcast, 8 did not). SQLite takes one writer.
 SEND_THREADS = env.int("SEND_THREADS", default=3 if IS_POSTGRES else 2)
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-CELERY_BROKER_IS_EMBEDDED = CELERY_BROKER_URL.startswith("filesystem://")
+# The embedded default's broker is config.broker's `folder://` (kombu's filesystem transport lost
+# tasks under load); `filesystem://` is read as the same embedded broker.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="folder://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_URL = "folder://"
+CELERY_BROKER_IS_EMBEDDED = CELERY_BROKER_URL.startswith("folder://")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 if CELERY_BROKER_IS_EMBEDDED:
-    # kombu's filesystem transport: a queue that needs no server, shared by web and worker.
-    for _sub in ("queue", "processed", "control"):
-        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "control_folder": str(BROKER_DIR / "control"),
-        "store_processed": False,
-        # The transport polls its folder: the default 1 s caps a worker at a few tasks a second.
+        "folder": str(BROKER_DIR),
+        # The transport polls its folders: the default 1 s caps a worker at a few tasks a second.
         "polling_interval": 0.05,
     }
 else:
