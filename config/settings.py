@@ -165,9 +165,20 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep": {"task": "webhooks.tasks.sweep", "schedule": 15.0},
     "compliance-sweep": {"task": "compliance.tasks.sweep", "schedule": 300.0},
     "campaigns-sweep": {"task": "campaigns.tasks.sweep", "schedule": 5.0},
+    "retention-purge": {"task": "workspaces.tasks.retention_purge", "schedule": 600.0},
+    "clear-sessions": {"task": "workspaces.tasks.clear_sessions", "schedule": 86400.0},
 }
 CELERY_TIMEZONE = "UTC"
 HEARTBEAT_STALE_SECONDS = 60
+# Retention (CONTRACT §13): how long each record is kept; purged by beat in bounded batches.
+RETENTION_REFUSALS_DAYS = env.int("RETENTION_REFUSALS_DAYS", default=30)
+RETENTION_PROVIDER_LOG_DAYS = env.int("RETENTION_PROVIDER_LOG_DAYS", default=30)
+RETENTION_WEBHOOKS_DAYS = env.int("RETENTION_WEBHOOKS_DAYS", default=30)
+RETENTION_IDEMPOTENCY_HOURS = env.int("RETENTION_IDEMPOTENCY_HOURS", default=24)
+RETENTION_EXPORTS_DAYS = env.int("RETENTION_EXPORTS_DAYS", default=7)
+RETENTION_SIMULATOR_LEDGER_DAYS = env.int("RETENTION_SIMULATOR_LEDGER_DAYS", default=7)
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)  # ids per DELETE
+RETENTION_MAX_BATCHES = env.int("RETENTION_MAX_BATCHES", default=20)  # DELETEs per table per run
 # Retention: a provider report for an id Tern has not stored yet waits this long (CONTRACT §5).
 PENDING_REPORT_TTL_SECONDS = env.int("PENDING_REPORT_TTL_SECONDS", default=3600)
 

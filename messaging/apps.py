@@ -11,7 +11,9 @@ class MessagingConfig(AppConfig):
         from webhooks.signals import delivery_finished
 
         from .exports import register as register_exports
+        from .retention import register as register_purges
         from .timeline import record_webhook_outcome
 
         delivery_finished.connect(record_webhook_outcome, dispatch_uid="messaging-webhook-outcome")
         register_exports()
+        register_purges()

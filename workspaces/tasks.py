@@ -16,3 +16,19 @@ def worker_heartbeat() -> None:
 def _worker_started(**kwargs) -> None:
     """A worker that just started is alive now, not only at beat's next heartbeat."""
     heartbeat_record(name="worker")
+
+
+@shared_task(name="workspaces.tasks.retention_purge")
+def retention_purge() -> None:
+    """Beat: delete what CONTRACT §13 keeps only for a while, in bounded batches."""
+    from .retention import purge_run
+
+    purge_run()
+
+
+@shared_task(name="workspaces.tasks.clear_sessions")
+def clear_sessions() -> None:
+    """Beat, daily: Django's `clearsessions`."""
+    from django.core.management import call_command
+
+    call_command("clearsessions")
