@@ -52,6 +52,7 @@ from django.db import IntegrityError, transaction
 from compliance.services import consent_record
 from workspaces import clock
 from workspaces.audit import Actor, audit_record
+from workspaces.enqueue import publish_on_commit
 from workspaces.errors import TernError
 from workspaces.models import Workspace
 from workspaces.phones import to_e164
@@ -222,7 +223,7 @@ def enqueue_on_commit(import_id: str) -> None:
     """Run the import on the worker once the current transaction commits."""
     from .tasks import contact_import_run as task
 
-    transaction.on_commit(lambda: task.apply_async((import_id,), queue="default"))
+    publish_on_commit(task, (import_id,), queue="default")
 
 
 # --- the job -----------------------------------------------------------------------------------

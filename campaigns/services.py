@@ -23,6 +23,7 @@ from messaging.services import BOOKED_CHUNK, campaign_window_book
 from webhooks.events import emit
 from workspaces import clock
 from workspaces.audit import Actor, audit_record
+from workspaces.enqueue import publish
 from workspaces.errors import TernError
 from workspaces.ids import new_id
 from workspaces.models import Sender, Workspace
@@ -284,7 +285,7 @@ def pump_start(*, campaign_id: str) -> None:
 def _pump_enqueue(campaign_id: str, token: str, countdown: float | None) -> None:
     from .tasks import campaign_pump
 
-    campaign_pump.apply_async((campaign_id, token), countdown=countdown, queue="bulk")
+    publish(campaign_pump, (campaign_id, token), countdown=countdown, queue="bulk")
 
 
 def campaign_pump(*, campaign_id: str, token: str) -> None:

@@ -30,6 +30,7 @@ from webhooks.events import emit
 from workspaces import clock
 from workspaces.audit import GENESIS_HASH, Actor, audit_record
 from workspaces.csvsafe import csv_line
+from workspaces.enqueue import publish_on_commit
 from workspaces.errors import TernError
 from workspaces.jsonsafe import scrub_text
 from workspaces.models import AuditChainHead, AuditEvent
@@ -238,7 +239,7 @@ def enqueue_on_commit(export_id: str) -> None:
     """Run the export on the worker once the current transaction commits."""
     from .tasks import export_run as task
 
-    transaction.on_commit(lambda: task.apply_async((export_id,), queue="default"))
+    publish_on_commit(task, (export_id,), queue="default")
 
 
 def export_path(export: Export) -> Path:

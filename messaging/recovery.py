@@ -13,6 +13,8 @@ from datetime import timedelta
 
 from django.db import transaction
 
+from workspaces.enqueue import publish_on_commit
+
 from .models import Message, Status
 
 # Messages handed back per sweep (every 15 s): far above any sender's 15 s of slots.
@@ -26,9 +28,7 @@ def fan_out(message_ids: list[str], *, queue: str = "transactional") -> None:
 
     for start in range(0, len(message_ids), FANOUT_CHUNK):
         chunk = message_ids[start : start + FANOUT_CHUNK]
-        transaction.on_commit(
-            lambda chunk=chunk: dispatch_fanout.apply_async((chunk, queue), queue=queue)
-        )
+        publish_on_commit(dispatch_fanout, (chunk, queue), queue=queue)
 
 
 def requeue_expired(*, now, lease: timedelta, limit: int = REQUEUE_LIMIT) -> int:

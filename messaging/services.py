@@ -18,6 +18,7 @@ from compliance.services import suppression_create
 from webhooks.events import emit, emit_many
 from workspaces import clock
 from workspaces.audit import Actor
+from workspaces.enqueue import publish_on_commit
 from workspaces.errors import (
     CLASS_REVIEW,
     CLASS_SUPPRESS,
@@ -259,9 +260,7 @@ def _enqueue_on_commit(message: Message, countdown: float | None = None) -> None
     from .tasks import dispatch_message
 
     queue = _queue_for(message)
-    transaction.on_commit(
-        lambda: dispatch_message.apply_async((message.id,), queue=queue, countdown=countdown)
-    )
+    publish_on_commit(dispatch_message, (message.id,), queue=queue, countdown=countdown)
 
 
 FANOUT_CHUNK = 100
@@ -278,9 +277,7 @@ def enqueue_many_on_commit(messages: list[Message]) -> None:
     for start in range(0, len(queued), FANOUT_CHUNK):
         chunk = queued[start : start + FANOUT_CHUNK]
         ids, queue = [m.id for m in chunk], _queue_for(chunk[0])
-        transaction.on_commit(
-            lambda ids=ids, queue=queue: dispatch_fanout.apply_async((ids, queue), queue=queue)
-        )
+        publish_on_commit(dispatch_fanout, (ids, queue), queue=queue)
 
 
 def dispatch_paced(*, message_id: str) -> None:
@@ -362,11 +359,8 @@ def campaign_window_book(
         for first in range(0, len(ids), BOOKED_CHUNK):
             chunk, chunk_start = ids[first : first + BOOKED_CHUNK], booking.slot(first)
             countdown = max(0.0, chunk_start - time.time() - CHUNK_LEAD)
-            transaction.on_commit(
-                lambda chunk=chunk, at=chunk_start, c=countdown: dispatch_booked_task.apply_async(
-                    (chunk, at, booking.step), queue="bulk", countdown=c or None
-                )
-            )
+            publish_on_commit(dispatch_booked_task, (chunk, chunk_start, booking.step),
+                              queue="bulk", countdown=countdown or None)  # fmt: skip
     return booking
 
 

@@ -6,10 +6,9 @@ are rows, enqueued after commit, and the sweeper re-enqueues any whose task went
 
 from datetime import timedelta
 
-from django.db import transaction
-
 from workspaces import clock
 from workspaces.audit import json_safe
+from workspaces.enqueue import publish_on_commit
 
 from .models import Event, WebhookDelivery, WebhookEndpoint
 
@@ -52,9 +51,7 @@ def enqueue_on_commit(delivery_id: str, countdown: float | None = None) -> None:
     """Attempt the delivery on the worker once the current transaction commits."""
     from .tasks import deliver_webhook
 
-    transaction.on_commit(
-        lambda: deliver_webhook.apply_async((delivery_id,), queue="webhooks", countdown=countdown)
-    )
+    publish_on_commit(deliver_webhook, (delivery_id,), queue="webhooks", countdown=countdown)
 
 
 def subscribers(*, workspace_id: str, test: bool, type: str) -> list[WebhookEndpoint]:
