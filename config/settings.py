@@ -160,7 +160,6 @@ CELERY_BEAT_SCHEDULER = "config.celery:HeartbeatScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = 5  # beat ticks (and records its heartbeat) at least this often
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "worker-heartbeat": {"task": "workspaces.tasks.worker_heartbeat", "schedule": 15.0},
     "messaging-sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0},
     "webhooks-sweep": {"task": "webhooks.tasks.sweep", "schedule": 15.0},
     "compliance-sweep": {"task": "compliance.tasks.sweep", "schedule": 300.0},
@@ -170,6 +169,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_TIMEZONE = "UTC"
 HEARTBEAT_STALE_SECONDS = 60
+# Each worker process records its own heartbeat this often (workspaces.tasks), beat or no beat.
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=15.0)
 # Retention (CONTRACT §13): how long each record is kept; purged by beat in bounded batches.
 RETENTION_REFUSALS_DAYS = env.int("RETENTION_REFUSALS_DAYS", default=30)
 RETENTION_PROVIDER_LOG_DAYS = env.int("RETENTION_PROVIDER_LOG_DAYS", default=30)

@@ -1,21 +1,63 @@
 """Periodic tasks of the workspaces app; thin, each calls a service."""
 
+import logging
+import threading
+
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_ready, worker_shutdown
+from django.conf import settings
+from django.db import connection
 
 from .services import heartbeat_record
+
+logger = logging.getLogger("tern.health")
+_stops: list[threading.Event] = []
 
 
 @shared_task(name="workspaces.tasks.worker_heartbeat")
 def worker_heartbeat() -> None:
-    """Beat sends this every 15 s; a worker running it proves it is alive."""
+    """A worker running this task proves it consumes (each worker also beats on its own)."""
     heartbeat_record(name="worker")
+
+
+def worker_heartbeat_name(hostname: str) -> str:
+    """The Heartbeat row of one worker process (`/healthz` counts any fresh `worker*` row)."""
+    return f"worker:{hostname}"[:32]
 
 
 @worker_ready.connect
-def _worker_started(**kwargs) -> None:
-    """A worker that just started is alive now, not only at beat's next heartbeat."""
-    heartbeat_record(name="worker")
+def _worker_started(sender=None, **kwargs) -> None:
+    """Each worker records its own heartbeat now and every WORKER_HEARTBEAT_SECONDS, in a
+    thread of its own: its health does not depend on beat sending it a task."""
+    name = worker_heartbeat_name(getattr(sender, "hostname", None) or "worker")
+    _beat(name)
+    stop = threading.Event()
+    _stops.append(stop)
+    threading.Thread(
+        target=_beat_until, args=(name, stop), name="tern-heartbeat", daemon=True
+    ).start()
+
+
+@worker_shutdown.connect
+def _worker_stopping(**kwargs) -> None:
+    """A worker shutting down stops beating (then goes stale on /healthz)."""
+    for stop in _stops:
+        stop.set()
+
+
+def _beat_until(name: str, stop: threading.Event) -> None:
+    while not stop.wait(settings.WORKER_HEARTBEAT_SECONDS):
+        _beat(name)
+
+
+def _beat(name: str) -> None:
+    """One heartbeat; a database error is logged (the next beat tries again), never fatal."""
+    try:
+        heartbeat_record(name=name)
+    except Exception:
+        logger.exception("health: the worker heartbeat %s could not be recorded", name)
+    finally:
+        connection.close()  # this thread's own connection: not held between beats
 
 
 @shared_task(name="workspaces.tasks.retention_purge")
