@@ -250,6 +250,9 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Session and CSRF cookies are Secure only when Tern is served over https (CONTRACT §11): a
+# browser drops Secure cookies on http, and the embedded default is http://127.0.0.1:8000.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PUBLIC_BASE_URL.strip().lower().startswith("https://")
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 _embedded = DATABASES["default"]["ENGINE"].endswith("sqlite3") or CELERY_BROKER_IS_EMBEDDED
 # The simulator's hooks are open on the embedded default and whenever it is the provider.
