@@ -40,7 +40,6 @@ from .models import Consent, Export, Suppression
 logger = logging.getLogger("tern.exports")
 
 CHUNK = 2000  # rows fetched per round trip: the most an export ever holds in memory
-KEEP_FOR = timedelta(days=7)
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 FORMATS = tuple(CONTENT_TYPES)
 # The worker's limits for one export; the hard one stays under the broker's visibility timeout.
@@ -339,7 +338,8 @@ def _complete(export: Export, *, head: dict, rows: int, digest: str) -> Export:
         now = clock.now()
         locked.status, locked.rows, locked.sha256 = Export.COMPLETED, rows, digest
         locked.file_name = str(final.relative_to(settings.EXPORTS_DIR))
-        locked.completed_at, locked.expires_at = now, now + KEEP_FOR
+        locked.completed_at = now
+        locked.expires_at = now + timedelta(days=settings.RETENTION_EXPORTS_DAYS)
         locked.manifest = _manifest(locked, head)
         locked.save(update_fields=["status", "rows", "sha256", "file_name", "completed_at",
                                    "expires_at", "manifest"])  # fmt: skip

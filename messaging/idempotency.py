@@ -3,6 +3,7 @@
 import hashlib
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 
@@ -12,8 +13,14 @@ from workspaces.errors import TernError
 
 from .models import IdempotencyKey
 
-KEEP_FOR = timedelta(hours=24)
 IN_FLIGHT_FOR = timedelta(seconds=60)
+
+
+def _kept_until(now):
+    """A key answers replays for RETENTION_IDEMPOTENCY_HOURS (24 h, CONTRACT §13)."""
+    return now + timedelta(hours=settings.RETENTION_IDEMPOTENCY_HOURS)
+
+
 NOT_STORED_STATUSES = {409, 429}
 
 
@@ -51,7 +58,7 @@ def _insert(fields: dict, digest: str, now) -> IdempotencyKey | None:
                 request_hash=digest,
                 locked_until=now + IN_FLIGHT_FOR,
                 created_at=now,
-                expires_at=now + KEEP_FOR,
+                expires_at=_kept_until(now),
             )
     except IntegrityError:
         return None
@@ -78,7 +85,7 @@ def _judge_existing(fields: dict, digest: str, now) -> IdempotencyKey | HttpResp
 
 def _reset(row: IdempotencyKey, digest: str, now) -> None:
     row.request_hash, row.response_status, row.response_body = digest, None, None
-    row.locked_until, row.created_at, row.expires_at = now + IN_FLIGHT_FOR, now, now + KEEP_FOR
+    row.locked_until, row.created_at, row.expires_at = now + IN_FLIGHT_FOR, now, _kept_until(now)
     row.save()
 
 

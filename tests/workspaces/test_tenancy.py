@@ -31,6 +31,9 @@ GLOBAL_MODELS = {
     Workspace,
     apps.get_model("workspaces", "Heartbeat"),
     apps.get_model("messaging", "SimulatorSubmission"),
+    # A provider's report for an id no message has yet: which workspace it belongs to is what
+    # is not known. It is only ever read by that provider id, to apply it to its message.
+    apps.get_model("messaging", "PendingReport"),
 }
 
 
