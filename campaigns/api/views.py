@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from messaging.encoding import encode_body
 from messaging.pricing import price_for
 from workspaces.api.base import ListRetrieveViewSet
-from workspaces.api.filtering import StrictFilterSet, UtcIsoDateTimeFilter
+from workspaces.api.filtering import CreatedRangeFilterSet
 from workspaces.errors import TernError
 from workspaces.phones import country_of, to_e164
 
@@ -79,12 +79,11 @@ class ContactSerializer(serializers.ModelSerializer):
         return value
 
 
-class ContactFilter(StrictFilterSet):
-    """`?phone=`, `?tag=`, `?created_after=`."""
+class ContactFilter(CreatedRangeFilterSet):
+    """`?phone=`, `?tag=`, `?created_after=`, `?created_before=`."""
 
     phone = django_filters.CharFilter(method="filter_phone")
     tag = django_filters.CharFilter(method="filter_tag")
-    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = Contact

@@ -4,7 +4,7 @@ from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
 from workspaces.api.base import WorkspaceViewSet
-from workspaces.api.filtering import StrictFilterSet, UtcIsoDateTimeFilter, choice_filter
+from workspaces.api.filtering import CreatedRangeFilterSet, choice_filter
 from workspaces.errors import CATALOGUE
 
 from ..records import ProviderExchange, Refusal
@@ -48,12 +48,10 @@ class ProviderExchangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RefusalFilter(StrictFilterSet):
+class RefusalFilter(CreatedRangeFilterSet):
     """`?code=`; `created_after` inclusive, `created_before` exclusive."""
 
     code = choice_filter(REFUSAL_CODES)
-    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Refusal

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from workspaces import clock
 from workspaces.api.base import ListRetrieveViewSet
 from workspaces.api.exceptions import as_tern_error, handle_exception
-from workspaces.api.filtering import StrictFilterSet, UtcIsoDateTimeFilter, choice_filter
+from workspaces.api.filtering import CreatedRangeFilterSet, choice_filter
 from workspaces.api.openapi import example
 from workspaces.errors import TernError
 from workspaces.phones import to_e164
@@ -63,7 +63,7 @@ BATCH_EXAMPLE = example(
 )  # fmt: skip
 
 
-class MessageFilter(StrictFilterSet):
+class MessageFilter(CreatedRangeFilterSet):
     """CONTRACT §4's filters; `created_after` inclusive, `created_before` exclusive."""
 
     to = django_filters.CharFilter(field_name="to_number", method="filter_number")
@@ -71,8 +71,6 @@ class MessageFilter(StrictFilterSet):
     campaign = django_filters.CharFilter(field_name="campaign_id")
     category = choice_filter([Message.TRANSACTIONAL, Message.MARKETING])
     direction = choice_filter([Message.OUTBOUND, Message.INBOUND])
-    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     PARAM_NAMES = {"from_": "from"}
 
     class Meta:

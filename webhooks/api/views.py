@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from workspaces import clock
 from workspaces.api.base import ListRetrieveViewSet, client_ip, created
-from workspaces.api.filtering import StrictFilterSet, UtcIsoDateTimeFilter, choice_filter
+from workspaces.api.filtering import CreatedRangeFilterSet, choice_filter
 from workspaces.api.openapi import example
 from workspaces.errors import TernError
 
@@ -150,14 +150,12 @@ class WebhookEndpointViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         return created(ReplayedSerializer, {"replayed": count}, status=202)
 
 
-class WebhookDeliveryFilter(StrictFilterSet):
+class WebhookDeliveryFilter(CreatedRangeFilterSet):
     """`?endpoint=`, `?event_id=`, `?status=`; `created_after` inclusive, `created_before` not."""
 
     endpoint = django_filters.CharFilter(field_name="endpoint_id")
     event_id = django_filters.CharFilter(field_name="event_id")
     status = django_filters.ChoiceFilter(choices=[(s, s) for s in DELIVERY_STATUSES])
-    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = WebhookDelivery
@@ -192,12 +190,10 @@ class WebhookDeliveryViewSet(ListRetrieveViewSet):
         return created(WebhookDeliverySerializer, delivery, status=202)
 
 
-class EventFilter(StrictFilterSet):
+class EventFilter(CreatedRangeFilterSet):
     """`?type=`; `created_after` inclusive, `created_before` exclusive."""
 
     type = choice_filter(EVENT_TYPES)
-    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Event

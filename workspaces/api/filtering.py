@@ -90,6 +90,13 @@ class StrictFilterSet(django_filters.FilterSet):
         }
 
 
+class CreatedRangeFilterSet(StrictFilterSet):
+    """`created_after` (inclusive) and `created_before` (exclusive), as every dated list takes."""
+
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+
 class StrictFilterBackend(DjangoFilterBackend):
     """django-filter, with every invalid value answered as 400 naming its parameter."""
 

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from .. import selectors, services
 from ..models import ApiToken, AuditEvent, Sender
 from .base import ListRetrieveViewSet, client_ip, created
-from .filtering import StrictFilterSet, UtcIsoDateTimeFilter
+from .filtering import CreatedRangeFilterSet
 from .openapi import example
 from .serializers import (
     AuditEventSerializer,
@@ -131,12 +131,10 @@ class SenderViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         return created(SenderSerializer, sender, status=200)
 
 
-class AuditEventFilter(StrictFilterSet):
+class AuditEventFilter(CreatedRangeFilterSet):
     """`?action=` and `?created_after=` (inclusive)."""
 
     action = django_filters.CharFilter()
-    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent
