@@ -229,11 +229,15 @@ class Channel(filesystem.Channel):
 
     # --- bookkeeping ------------------------------------------------------------------------------
     def get_table(self, exchange):
-        """The exchange's bindings; with its file deleted, Celery's own rule (queue = exchange)."""
+        """The exchange's bindings; a direct exchange whose file was deleted routes by Celery's
+        own rule (its queue has its name). Others (celeryev's events) stay unrouted, as before."""
         table = super().get_table(exchange)
-        if not table and exchange:
+        if not table and exchange and self._exchange_type(exchange) == "direct":
             return [filesystem.exchange_queue_t(exchange, "", exchange)]
         return table
+
+    def _exchange_type(self, exchange: str) -> str:
+        return self.state.exchanges.get(exchange, {}).get("type", "direct")
 
     def _queue_bind(self, exchange, routing_key, pattern, queue):
         self.control_folder.mkdir(parents=True, exist_ok=True)

@@ -187,3 +187,16 @@ def test_a_real_worker_survives_its_broker_folder_being_deleted(settings):
         worker_heartbeat.delay()
         wait_for(lambda: Heartbeat.objects.filter(name="worker").exists(), timeout=60)
         assert worker.poll() is None
+
+
+def test_unbound_topic_exchanges_route_nowhere(tmp_path):
+    """Celery's event exchange (topic, no consumer bound) piles nothing up; a direct exchange
+    whose binding file was deleted still reaches its queue of the same name."""
+    with _connection(tmp_path) as conn:
+        events = Exchange("celeryev", "topic")
+        conn.Producer().publish({"e": 1}, exchange=events, routing_key="worker.heartbeat",
+                                declare=[events])  # fmt: skip
+        default = Exchange("default", "direct")
+        conn.Producer().publish({"t": 1}, exchange=default, routing_key="default",
+                                declare=[default])  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "queue").iterdir()) == ["default"]
