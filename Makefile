@@ -19,7 +19,7 @@ run: setup
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py demo_seed
-	$(VENV)/bin/honcho start --no-prefix -f Procfile
+	$(PY) config/supervise.py Procfile
 
 lint: setup
 	$(VENV)/bin/ruff check .
