@@ -17,6 +17,7 @@ def benchmarks() -> dict:
     """Benchmark name → function(server, tag) returning a result."""
     from .benchmarks import (
         broker_per_recipient,
+        fairness_broadcast,
         fanout_100k,
         pacing,
         send_api,
@@ -26,7 +27,7 @@ def benchmarks() -> dict:
 
     return {"send_api": send_api, "send_batch": send_batch, "webhook_delivery": webhook_delivery,
             "fanout_100k": fanout_100k, "broker_per_recipient": broker_per_recipient,
-            "pacing": pacing}  # fmt: skip
+            "pacing": pacing, "fairness_broadcast": fairness_broadcast}  # fmt: skip
 
 
 def git(*args: str) -> str:

@@ -23,6 +23,9 @@ BATCH_SIZE, MAX_BATCHES, BATCH_SECONDS = 1000, 5, 15.0
 MAX_ERROR_RATE = 0.01
 BROKER_RECIPIENTS = {"postgresql": 5000, "sqlite": 1000}  # 50 s at a short code's 100/s
 PACING_RECIPIENTS, PACING_MPS = 400, 20
+# BENCH_FAIRNESS_RECIPIENTS lowers the broadcast for a quick run: it must outlast the busy samples
+# (200 sends at ~0.1-0.3 s while the short code sends 100/s: a few thousand recipients).
+FAIRNESS_RECIPIENTS, FAIRNESS_SAMPLES, FAIRNESS_MIN_RATE = 100_000, 200, 20
 
 
 class MeasuredErrors(BenchError):
@@ -227,11 +230,11 @@ def webhook_delivery(server: Server, tag: str) -> dict:
     return result(measured["value"], measured["baseline"], "deliveries/s", note)
 
 
-def campaign_run(env: dict, *args) -> dict:
+def campaign_run(env: dict, *args, timeout: float = 900) -> dict:
     """One measurement of bench.campaign_run in a child process; its JSON answer."""
     done = subprocess.run(
         [sys.executable, "-m", "bench.campaign_run", *map(str, args)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
     if done.returncode:
         raise BenchError(f"campaign_run {args[0]} failed:\n{done.stderr[-3000:]}")
@@ -286,3 +289,35 @@ def pacing(server: Server, tag: str) -> dict:
             "baseline": "the sender's configured rate; value = (n-1) / (last - first)"}  # fmt: skip
     print(f"pacing: {json.dumps(note)}")
     return result(measured["rate"], PACING_MPS, unit, note, digits=2)
+
+
+def fairness_broadcast(server: Server, tag: str) -> dict:
+    """Workspace A's API send → `sent` p95 while workspace B's 100,000-recipient campaign runs
+    through the split workers and beat, vs A's idle p95 measured just before (goal ratio ≤ 2)."""
+    unit = "s"
+    if server.database != "postgresql":
+        return skipped(unit, "a broadcast through real workers beside API sends: PostgreSQL only",
+                       server)  # fmt: skip
+    env = worker_env(server.database_url)
+    if env is None:
+        return skipped(unit, "no Redis for the workers' broker and pacing marks", server)
+    recipients = int(os.environ.get("BENCH_FAIRNESS_RECIPIENTS") or FAIRNESS_RECIPIENTS)
+    host_load = round(os.getloadavg()[0], 2)
+    measured = campaign_run(env, "fairness", tag, recipients, FAIRNESS_SAMPLES, timeout=1800)
+    if measured["campaign_status_after_busy"] != "running":
+        raise BenchError(f"fairness_broadcast: the broadcast was "
+                         f"{measured['campaign_status_after_busy']} before the busy samples ended; "
+                         f"raise BENCH_FAIRNESS_RECIPIENTS")  # fmt: skip
+    idle_p95, busy_p95 = measured.pop("idle_p95"), measured.pop("busy_p95")
+    note = {"database": server.database, "host_load_1m": host_load,
+            "host_load_1m_after": round(os.getloadavg()[0], 2), **measured,
+            "broker": env["CELERY_BROKER_URL"], "redis": env["REDIS_URL"],
+            "broadcast_hardly_sending": measured["broadcast_per_s"] <= FAIRNESS_MIN_RATE,
+            "workers": "worker-transactional (transactional,default,webhooks), worker-bulk (bulk, "
+                       "nice 19, SEND_THREADS=2), beat, as the Procfile",
+            "latency": "from just before POST /api/v1/messages (202) to the sent_to_carrier "
+                       "event's time; sequential sends from a 100/s short code; p95 = "
+                       "statistics.quantiles(n=20)[-1]",
+            "baseline": "the same sends' p95 just before the launch, no broadcast"}  # fmt: skip
+    print(f"fairness_broadcast: {json.dumps(note)}")
+    return result(busy_p95, idle_p95, unit, note, digits=3)

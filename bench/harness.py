@@ -217,21 +217,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_ready(url: str, proc: subprocess.Popen, deadline: float = 30.0) -> None:
+def wait_ready(url: str, proc: subprocess.Popen, log_name: str, deadline: float = 30.0) -> None:
     """Poll /healthz until it answers 200, the server dies, or the deadline passes."""
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if proc.poll() is not None:
             raise BenchError(
-                f"gunicorn exited with {proc.returncode}; see {BENCH_DIR}/gunicorn.log"
+                f"gunicorn exited with {proc.returncode}; see {BENCH_DIR}/{log_name}.log"
             )
         try:
             if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # still booting (a busy machine)
             pass
         time.sleep(0.1)
-    raise BenchError(f"gunicorn not ready after {deadline:.0f} s; see {BENCH_DIR}/gunicorn.log")
+    raise BenchError(f"gunicorn not ready after {deadline:.0f} s; see {BENCH_DIR}/{log_name}.log")
 
 
 def worker_cpu(pid: int) -> dict[int, float]:
@@ -258,6 +258,28 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
+def gunicorn(env: dict, log_name: str = "gunicorn"):
+    """Start gunicorn with this environment on a free port (its log var/bench/<log_name>.log);
+    yield (url, process) once /healthz answers; stop it afterwards."""
+    port = free_port()
+    with (BENCH_DIR / f"{log_name}.log").open("w") as log:
+        command = [sys.executable, "-m", "gunicorn", "config.wsgi:application"]
+        proc = subprocess.Popen(
+            [*command, *GUNICORN_ARGS, "--bind", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_ready(url, proc, log_name)
+            yield url, proc
+        finally:
+            stop(proc)
+
+
+@contextmanager
 def bench_server():
     """Yield a Server: database, schema, workspace, gunicorn; everything torn down afterwards."""
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
@@ -265,27 +287,13 @@ def bench_server():
     with database() as (database_url, kind):
         env = server_env(database_url)
         created = bootstrap(env)
-        port = free_port()
-        with (BENCH_DIR / "gunicorn.log").open("w") as log:
-            command = [sys.executable, "-m", "gunicorn", "config.wsgi:application"]
-            proc = subprocess.Popen(
-                [*command, *GUNICORN_ARGS, "--bind", f"127.0.0.1:{port}"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+        with gunicorn(env) as (url, proc):
+            yield Server(
+                url=url,
+                pid=proc.pid,
+                token=created["tokens"]["live"],
+                sender=created["sender"],
+                workspace_id=created["workspace"]["id"],
+                database_url=database_url,
+                database=kind,
             )
-            try:
-                url = f"http://127.0.0.1:{port}"
-                wait_ready(url, proc)
-                yield Server(
-                    url=url,
-                    pid=proc.pid,
-                    token=created["tokens"]["live"],
-                    sender=created["sender"],
-                    workspace_id=created["workspace"]["id"],
-                    database_url=database_url,
-                    database=kind,
-                )
-            finally:
-                stop(proc)

@@ -39,16 +39,34 @@ def worker_env(database_url: str) -> dict | None:
     }
 
 
+# As in the Procfile: "worker" takes every queue; "worker-transactional" and "worker-bulk" split
+# them, the bulk one niced, one process with two send threads (tests/workers.py starts the same).
+WORKER_QUEUES = {"worker-transactional": "transactional,default,webhooks", "worker-bulk": "bulk"}
+
+
+def celery_args(role: str) -> list[str]:
+    """The command line of one celery process: beat, or a worker of the given role."""
+    if role == "beat":
+        return [*CELERY, "beat", "--loglevel", "INFO"]
+    args = [*CELERY, "worker", "--loglevel", "INFO", *WORKER_ARGS]
+    if role in WORKER_QUEUES:
+        args += ["-Q", WORKER_QUEUES[role], "-n", f"{role}@%h"]
+    if role == "worker-bulk":
+        args[args.index("--concurrency") + 1] = "1"
+        args = ["env", "SEND_THREADS=2", "nice", "-n", "19", *args]
+    return args
+
+
 @contextmanager
 def celery(label: str, *roles: str):
-    """Start `celery -A config <role>` for each role (own process group, a log each under
-    var/bench named after the label); stop them all."""
+    """Start celery for each role (`worker`, `worker-transactional`, `worker-bulk`, `beat`; own
+    process group, a log each under var/bench named after the label); stop them all."""
     procs = []
     try:
         for role in roles:
-            args = [*CELERY, role, "--loglevel", "INFO", *(WORKER_ARGS if role == "worker" else ())]
             with (BENCH_DIR / f"celery-{label}-{role}.log").open("w") as log:
-                procs.append(subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                procs.append(subprocess.Popen(celery_args(role), cwd=ROOT, stdout=log,
+                                              stderr=subprocess.STDOUT,
                                               start_new_session=True))  # fmt: skip
         yield procs
     finally:
@@ -67,15 +85,18 @@ def stop_group(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def wait_for(condition: Callable[[], object], seconds: float, what: str, procs=()) -> object:
+def wait_for(
+    condition: Callable[[], object], seconds: float, what: str, procs=(), interval: float = 0.25
+) -> object:
     """Poll until `condition` is truthy; BenchError when a process dies or time runs out."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if done := condition():
             return done
-        if dead := [p.args[len(CELERY)] for p in procs if p.poll() is not None]:
+        if dead := [f"{p.args[p.args.index('config') + 1]} (pid {p.pid})" for p in procs
+                    if p.poll() is not None]:  # fmt: skip
             raise BenchError(f"celery {', '.join(dead)} exited; see {BENCH_DIR}/celery-*.log")
-        time.sleep(0.25)
+        time.sleep(interval)
     raise BenchError(f"{what}: not within {seconds:.0f} s; see {BENCH_DIR}/celery-*.log")
 
 
