@@ -87,8 +87,13 @@ def main() -> int:
         ids += [r["message"]["id"] for r in answer.json()["results"] if "message" in r]
 
         def all_final():
-            statuses = [session.get(f"{BASE}/api/v1/messages/{i}").json()["status"] for i in ids]
-            return all(s in FINAL for s in statuses)
+            # One list page holds them all (60 ≤ 200): polling each message would meet the
+            # workspace's rate limit, which is what a careful client avoids.
+            answer = session.get(f"{BASE}/api/v1/messages", params={"limit": 200})
+            if answer.status_code == 429:
+                return False
+            status = {m["id"]: m["status"] for m in answer.json()["results"]}
+            return all(status.get(i) in FINAL for i in ids)
 
         wait_until(f"{len(ids)} messages final", all_final, 300)
         if run.poll() is not None:
