@@ -8,12 +8,15 @@ from datetime import timedelta
 
 from workspaces import clock
 from workspaces.audit import json_safe
-from workspaces.enqueue import publish_on_commit
+from workspaces.enqueue import on_commit_logging_broker_errors, publish_on_commit
 
 from .models import Event, WebhookDelivery, WebhookEndpoint
 
 # An attempt in progress holds its delivery this long; one that died comes due again after it.
 LEASE = timedelta(minutes=2)
+# A task handed to the broker holds its delivery this long: a backlog waiting for the workers is
+# not enqueued again meanwhile, and a task the broker lost is handed out again after it.
+HANDOFF_LEASE = timedelta(minutes=5)
 EVENT_TYPES = (
     "message.queued", "message.sent", "message.delivered", "message.undelivered",
     "message.failed", "message.canceled", "message.received", "suppression.created",
@@ -35,15 +38,20 @@ def emit(*, workspace_id: str, test: bool, type: str, data: dict) -> Event:
 
 def deliveries_create(event: Event, endpoints: list, now) -> list[WebhookDelivery]:
     """Pending deliveries of an event, attempted right after the transaction commits."""
+    return deliveries_create_many([event], endpoints, now)
+
+
+def deliveries_create_many(events: list[Event], endpoints: list, now) -> list[WebhookDelivery]:
+    """One pending, leased delivery per (event, endpoint): one insert, one enqueue after commit."""
     deliveries = WebhookDelivery.objects.bulk_create(
         [
             WebhookDelivery(workspace_id=event.workspace_id, endpoint=endpoint, event=event,
-                            next_retry_at=now, created_at=now)
+                            next_retry_at=now, leased_until=now + HANDOFF_LEASE, created_at=now)
+            for event in events
             for endpoint in endpoints
         ]
     )  # fmt: skip
-    for delivery in deliveries:
-        enqueue_on_commit(delivery.id)
+    enqueue_many_on_commit([delivery.id for delivery in deliveries])
     return deliveries
 
 
@@ -52,6 +60,21 @@ def enqueue_on_commit(delivery_id: str, countdown: float | None = None) -> None:
     from .tasks import deliver_webhook
 
     publish_on_commit(deliver_webhook, (delivery_id,), queue="webhooks", countdown=countdown)
+
+
+def enqueue_many_on_commit(delivery_ids: list[str]) -> None:
+    """After commit, one task per delivery (the workers attempt them in parallel), all published
+    over one broker connection; a broker error leaves the rest to the sweeper."""
+    if delivery_ids:
+        on_commit_logging_broker_errors(lambda: _publish_all(delivery_ids), "webhook deliveries")
+
+
+def _publish_all(delivery_ids: list[str]) -> None:
+    from .tasks import deliver_webhook
+
+    with deliver_webhook.app.producer_or_acquire() as producer:
+        for delivery_id in delivery_ids:
+            deliver_webhook.apply_async((delivery_id,), queue="webhooks", producer=producer)
 
 
 def subscribers(*, workspace_id: str, test: bool, type: str) -> list[WebhookEndpoint]:
@@ -76,6 +99,5 @@ def emit_many(*, workspace_id: str, test: bool, type: str, items: list[dict]) ->
     )  # fmt: skip
     endpoints = subscribers(workspace_id=workspace_id, test=test, type=type)
     if endpoints:
-        for event in events:
-            deliveries_create(event, endpoints, now)
+        deliveries_create_many(events, endpoints, now)
     return events

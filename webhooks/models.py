@@ -59,6 +59,9 @@ class WebhookDelivery(WorkspaceScopedModel):
     # Position in the retry schedule since the delivery last (re)started; a replay resets it.
     step = models.PositiveSmallIntegerField(default=0)
     next_retry_at = models.DateTimeField(null=True, blank=True)
+    # Set while a task for the delivery is in the broker or on a worker: the sweeper hands out
+    # only due deliveries whose lease has passed, so a waiting task is not enqueued again.
+    leased_until = models.DateTimeField(null=True, blank=True)
     response_code = models.PositiveSmallIntegerField(null=True, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     response_body = models.TextField(blank=True, default="")

@@ -8,6 +8,7 @@ from email.utils import parsedate_to_datetime
 
 import requests
 from django.db import transaction
+from django.db.models import Q
 from standardwebhooks.webhooks import Webhook
 
 from workspaces import clock
@@ -15,7 +16,13 @@ from workspaces.audit import Actor, audit_record, canonical_json
 from workspaces.errors import TernError
 
 from . import crypto, ssrf
-from .events import LEASE, deliveries_create, enqueue_on_commit
+from .events import (
+    HANDOFF_LEASE,
+    LEASE,
+    deliveries_create,
+    enqueue_many_on_commit,
+    enqueue_on_commit,
+)
 from .models import DeliveryAttempt, Event, WebhookDelivery, WebhookEndpoint
 from .signals import delivery_finished
 
@@ -29,6 +36,8 @@ MAX_BODY_KEPT = 2048
 ROTATION_GRACE = timedelta(hours=24)
 DISABLE_AFTER = timedelta(days=5)
 EARLY_TOLERANCE = timedelta(seconds=1)  # a countdown task may arrive a touch early
+# Deliveries handed out per sweep (every 15 s): a whole backlog at once, for the workers' pace.
+SWEEP_LIMIT = 5000
 
 
 # --- Endpoints ----------------------------------------------------------------------------------
@@ -182,8 +191,9 @@ def _claim(delivery_id: str) -> WebhookDelivery | None:
             return None  # not due (or another attempt holds it): a stray task does nothing
         delivery.attempt += 1
         delivery.step += 1
-        delivery.next_retry_at = now + LEASE
-        delivery.save(update_fields=["attempt", "step", "next_retry_at", "updated_at"])
+        delivery.next_retry_at = delivery.leased_until = now + LEASE
+        delivery.save(update_fields=["attempt", "step", "next_retry_at", "leased_until",
+                                     "updated_at"])  # fmt: skip
         return delivery
 
 
@@ -299,19 +309,24 @@ def _schedule_retry(delivery: WebhookDelivery, outcome: _Outcome) -> WebhookDeli
     gap = RETRY_GAPS[delivery.step - 1] * random.uniform(0.9, 1.1)
     gap = max(gap, outcome.retry_after or 0)
     delivery.next_retry_at = clock.now() + timedelta(seconds=gap)
+    # A short wait rides a countdown task, which holds the delivery; a long one is the sweeper's.
+    countdown = gap < COUNTDOWN_LIMIT
+    delivery.leased_until = delivery.next_retry_at + HANDOFF_LEASE if countdown else None
     with transaction.atomic():
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(next_retry_at=delivery.next_retry_at)
-        if gap < COUNTDOWN_LIMIT:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            next_retry_at=delivery.next_retry_at, leased_until=delivery.leased_until
+        )
+        if countdown:
             enqueue_on_commit(delivery.id, countdown=gap)
     return delivery
 
 
 def _finish(delivery: WebhookDelivery, *, succeeded: bool, outcome: _Outcome) -> WebhookDelivery:
     delivery.status = WebhookDelivery.SUCCEEDED if succeeded else WebhookDelivery.FAILED
-    delivery.next_retry_at = None
+    delivery.next_retry_at = delivery.leased_until = None
     with transaction.atomic():
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=delivery.status, next_retry_at=None
+            status=delivery.status, next_retry_at=None, leased_until=None
         )
         delivery_finished.send(sender=WebhookDelivery, delivery=delivery, succeeded=succeeded)
     return delivery
@@ -324,8 +339,9 @@ def delivery_replay(
     with transaction.atomic():
         now = clock.now()
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=WebhookDelivery.PENDING, step=0, next_retry_at=now
-        )
+            status=WebhookDelivery.PENDING, step=0, next_retry_at=now,
+            leased_until=now + HANDOFF_LEASE,
+        )  # fmt: skip
         audit_record(workspace=delivery.workspace_id, actor=actor, ip=ip, target=delivery,
                      action="webhook_delivery.replayed", reason=reason)  # fmt: skip
         enqueue_on_commit(delivery.id)
@@ -344,12 +360,12 @@ def endpoint_replay_failed(
         created_at__gte=since,
         created_at__lt=until,
     )
-    ids = list(failed.values_list("id", flat=True))
+    ids, now = list(failed.values_list("id", flat=True)), clock.now()
     WebhookDelivery.objects.filter(pk__in=ids).update(
-        status=WebhookDelivery.PENDING, step=0, next_retry_at=clock.now()
-    )
-    for delivery_id in ids:
-        enqueue_on_commit(delivery_id)
+        status=WebhookDelivery.PENDING, step=0, next_retry_at=now,
+        leased_until=now + HANDOFF_LEASE,
+    )  # fmt: skip
+    enqueue_many_on_commit(ids)
     audit_record(workspace=endpoint.workspace_id, actor=actor, ip=ip, target=endpoint,
                  action="webhook_endpoint.replayed",
                  after={"since": since, "until": until, "replayed": len(ids)})  # fmt: skip
@@ -365,12 +381,23 @@ def endpoint_delete(*, endpoint: WebhookEndpoint, actor: Actor, ip: str | None =
     endpoint.delete()
 
 
-def sweep_due_deliveries(*, limit: int = 500) -> int:
-    """Enqueue pending deliveries whose next attempt is due: long waits, and lost tasks (an
-    attempt in progress holds its row for LEASE, so a crashed one comes due again after it)."""
-    due = WebhookDelivery.objects.filter(status=WebhookDelivery.PENDING,
-                                         next_retry_at__lte=clock.now())  # fmt: skip
-    ids = list(due.values_list("id", flat=True)[:limit])
-    for delivery_id in ids:
-        enqueue_on_commit(delivery_id)
+def sweep_due_deliveries(*, limit: int = SWEEP_LIMIT) -> int:
+    """Hand out pending deliveries that are due and held by no task: long waits, and tasks lost
+    with a worker or the broker (their lease passed). Each gets a new lease in the same
+    transaction, so a task still waiting in the broker is never enqueued a second time."""
+    now = clock.now()
+    with transaction.atomic():
+        due = WebhookDelivery.objects.filter(
+            Q(leased_until__isnull=True) | Q(leased_until__lte=now),
+            status=WebhookDelivery.PENDING,
+            next_retry_at__lte=now,
+        )
+        ids = list(
+            due.order_by("next_retry_at")
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:limit]
+        )
+        if ids:
+            WebhookDelivery.objects.filter(pk__in=ids).update(leased_until=now + HANDOFF_LEASE)
+            enqueue_many_on_commit(ids)
     return len(ids)

@@ -81,10 +81,12 @@ def _attempt_now(delivery: WebhookDelivery, moment) -> WebhookDelivery:
 
 
 def _retry(delivery: WebhookDelivery):
-    """Move just past the next attempt's due time; the sweeper finds it; attempt it."""
+    """Move just past the next attempt's due time and attempt it: a task already holding the
+    delivery (a short wait's countdown, a replay's) leaves the sweeper nothing; else it sweeps."""
     moment = delivery.next_retry_at + timedelta(milliseconds=10)
+    held = delivery.leased_until is not None and delivery.leased_until > moment
     with _at(moment):
-        assert services.sweep_due_deliveries() == 1
+        assert services.sweep_due_deliveries() == (0 if held else 1)
         _attempt(delivery)
     return moment
 

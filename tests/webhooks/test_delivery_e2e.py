@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from messaging.models import Message
 from webhooks import services
-from webhooks.events import LEASE, emit
+from webhooks.events import HANDOFF_LEASE, LEASE, emit
 from webhooks.models import WebhookDelivery
 from workspaces.audit import Actor
 
@@ -93,7 +93,7 @@ def test_killing_the_worker_mid_delivery_loses_no_event(tenant, monkeypatch):
         assert caught, "the kill came too late to prove anything"
         assert not WebhookDelivery.objects.exclude(status="pending").exists()
         receiver.release()
-        later = LEASE + timedelta(seconds=1)
+        later = max(LEASE, HANDOFF_LEASE) + timedelta(seconds=1)  # claimed, or still queued
         with time_machine.travel(timezone.now() + later, tick=False):
             assert services.sweep_due_deliveries() == len(events)
         # The new worker lives after the lease too: its clock runs ahead by as much, and more.
