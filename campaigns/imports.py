@@ -9,7 +9,8 @@ batch is one transaction: one query for the workspace's contacts among the batch
 bulk insert of the new ones, one bulk update of the changed ones, and a consent record per
 consenting row. So valid rows are kept whatever the other rows hold, and memory stays flat but
 for the set of numbers already seen (to find duplicates across the whole file). The file is
-removed when the job ends; a second run of a finished import does nothing.
+removed when the job ends; a second run of a finished import does nothing, and a run lost with
+its worker is resumed after the rows it committed (import_recovery).
 
 Columns: `phone,first_name,last_name,timezone,tags,consent[,consent_captured_at]`, named in any
 order and case by a header row; others are ignored. Numbers without `+` are read in the
@@ -57,6 +58,7 @@ from workspaces.errors import TernError
 from workspaces.models import Workspace
 from workspaces.phones import to_e164
 
+from . import import_recovery
 from .models import Contact, ContactImport
 
 logger = logging.getLogger("tern.imports")
@@ -265,23 +267,25 @@ class _Refused(Exception):
 
 
 def contact_import_run(*, import_id: str) -> ContactImport | None:
-    """Claim a pending import, read its file, write its report; a second run finds nothing."""
-    claimed = ContactImport.objects.filter(pk=import_id, status=ContactImport.PENDING).update(
-        status=ContactImport.RUNNING
-    )
-    if not claimed:
+    """Claim an import no run holds, read its file (after the rows already committed), write its
+    report; a second run of a held or finished import finds nothing."""
+    contact_import = import_recovery.claim(import_id)
+    if contact_import is None:
         return None
-    contact_import = ContactImport.objects.select_related("workspace").get(pk=import_id)
-    report = _Report()
+    done = contact_import  # what earlier runs committed, when this one resumes
+    report = _Report(done.created, done.updated, done.refused, list(done.errors or []))
     try:
         _read(contact_import, report)
         status, failure = ContactImport.COMPLETED, ""
+    except import_recovery.LeaseLost:
+        return None  # another run took over and now owns the file
     except Exception as exc:  # the soft time limit included: the import ends as `failed`
         logger.exception("contact import %s failed", import_id)
         status, failure = ContactImport.FAILED, _failure_text(exc)
-    finally:
-        import_path(import_id).unlink(missing_ok=True)
-    return _finish(contact_import, report, status=status, failure=failure)
+    if not import_recovery.finish(contact_import, report, status=status, failure=failure):
+        return None
+    import_path(import_id).unlink(missing_ok=True)
+    return contact_import
 
 
 def _failure_text(exc: Exception) -> str:
@@ -299,13 +303,9 @@ def _read(contact_import: ContactImport, report: _Report) -> None:
         reader = csv.reader(handle)
         columns, header_row = _header(reader)
         parser = _RowParser(contact_import, columns, report)
-        rows = parser.rows(reader, first=header_row + 1)
+        rows = parser.rows(reader, first=header_row + 1, done=contact_import.progress_row)
         while batch := list(islice(rows, BATCH)):
-            _write_batch(contact_import, batch, actor=actor, report=report)
-            # Progress for whoever polls the import while it runs.
-            ContactImport.objects.filter(pk=contact_import.pk).update(
-                created=report.created, updated=report.updated
-            )
+            _write_batch(contact_import, batch, actor=actor, report=report, row=parser.row)
 
 
 class _RowParser:
@@ -319,15 +319,21 @@ class _RowParser:
         self.columns, self.report = columns, report
         self.seen: set[str] = set()
 
-    def rows(self, reader, *, first: int) -> Iterator[_Row]:
-        """The valid rows, in file order; csv errors end the import, naming the row."""
-        number = first - 1
+    def rows(self, reader, *, first: int, done: int = 0) -> Iterator[_Row]:
+        """The valid rows after row `done` (rows up to it, committed by an earlier run, are parsed
+        only to know their numbers), in file order; csv errors end the import, naming the row."""
+        number = self.row = first - 1
         try:
             for number, cells in enumerate(reader, start=first):
+                self.row = number  # the last row read: a batch's progress
                 try:
-                    yield self.parse(cells)
+                    row = self.parse(cells)
                 except _Refused as refused:
-                    self.report.refuse(number, refused.value, refused.code)
+                    if number > done:
+                        self.report.refuse(number, refused.value, refused.code)
+                    continue
+                if number > done:
+                    yield row
         except csv.Error as exc:
             message = f"Row {number + 1} is not valid CSV: {exc}."
             raise TernError("validation_error", message) from exc
@@ -396,13 +402,16 @@ def _captured_at(raw: str) -> datetime | None:
 
 
 def _write_batch(contact_import: ContactImport, rows: list[_Row], *, actor: Actor,
-                 report: _Report) -> None:  # fmt: skip
-    """Insert new contacts, update known ones and record consents, in one transaction."""
+                 report: _Report, row: int) -> None:  # fmt: skip
+    """Insert new contacts, update known ones and record consents, in one transaction with the
+    import's progress up to file row `row` (where a lost run resumes)."""
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
             with transaction.atomic():
                 created = _upsert(contact_import.workspace_id, rows)
                 _record_consents(contact_import, rows, actor=actor)
+                import_recovery.checkpoint(contact_import, report, row=row, created=created,
+                                           updated=len(rows) - created)  # fmt: skip
             break
         except IntegrityError:
             # Someone added one of these numbers since we looked: look again.
@@ -461,21 +470,3 @@ def _record_consents(contact_import: ContactImport, rows: list[_Row], *, actor: 
                 actor=actor, disclosure=contact_import.consent_disclosure,
                 captured_at=row.captured_at,
             )  # fmt: skip
-
-
-def _finish(contact_import: ContactImport, report: _Report, *, status: str,
-            failure: str) -> ContactImport:  # fmt: skip
-    """Write the report and the outcome, audited as contact_import.completed (or .failed)."""
-    contact_import.status, contact_import.failure = status, failure[:2000]
-    contact_import.created, contact_import.updated = report.created, report.updated
-    contact_import.errors, contact_import.completed_at = report.errors, clock.now()
-    with transaction.atomic():
-        contact_import.save(update_fields=["status", "failure", "created", "updated", "errors",
-                                           "completed_at"])  # fmt: skip
-        audit_record(
-            workspace=contact_import.workspace_id, actor=import_actor(contact_import),
-            action=f"contact_import.{status}", target=contact_import,
-            after={"created": report.created, "updated": report.updated,
-                   "refused": report.refused, "failure": failure or None},
-        )  # fmt: skip
-    return contact_import

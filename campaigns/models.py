@@ -53,6 +53,12 @@ class ContactImport(WorkspaceScopedModel):
     created_at = models.DateTimeField()
     created_by = models.CharField(max_length=254, blank=True, default="")
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The run in charge (empty: up for grabs) and until when; renewed as each batch commits.
+    lease_token = models.CharField(max_length=32, blank=True, default="")
+    leased_until = models.DateTimeField(null=True, blank=True)
+    # Committed with each batch: the file's last row it covers, and how many rows were refused.
+    progress_row = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
 
 
 class Campaign(ModeScopedModel):

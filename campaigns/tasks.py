@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import imports, services
+from . import import_recovery, imports, services
 
 
 @shared_task(name="campaigns.tasks.contact_import_run", acks_late=True)
@@ -19,5 +19,6 @@ def campaign_pump(campaign_id: str, token: str) -> None:
 
 @shared_task(name="campaigns.tasks.sweep")
 def sweep() -> None:
-    """Beat: start scheduled campaigns whose time came; restart lost pumps."""
+    """Beat: start scheduled campaigns whose time came; restart lost pumps and lost imports."""
     services.campaigns_sweep()
+    import_recovery.sweep_lost_imports()
