@@ -164,13 +164,31 @@ def test_a_garbage_file_goes_to_bad_and_the_next_message_comes(tmp_path, caplog)
     assert "is not a message" in caplog.text
 
 
+def _broker_url_in_a_fresh_process(**env) -> str:
+    """`settings.CELERY_BROKER_URL` as a process started with this environment reads it."""
+    import subprocess
+    import sys
+
+    child_env = {k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"} | env
+    code = "import django; django.setup(); from django.conf import settings; "
+    code += "print(settings.CELERY_BROKER_URL)"
+    out = subprocess.run([sys.executable, "-c", code], env=child_env, capture_output=True,
+                         text=True, check=True, timeout=60)  # fmt: skip
+    return out.stdout.strip().splitlines()[-1]
+
+
 def test_filesystem_url_means_the_embedded_broker():
     """The default and the old `filesystem://` both name this transport."""
-    from django.conf import settings
-
-    assert settings.CELERY_BROKER_URL == "folder://"
+    assert _broker_url_in_a_fresh_process() == "folder://"
+    assert _broker_url_in_a_fresh_process(CELERY_BROKER_URL="filesystem://") == "folder://"
     assert Connection("folder://").transport_cls == "folder"
     assert isinstance(Connection("folder://").transport, broker.Transport)
+
+
+def _folder_connection(folder: Path) -> Connection:
+    """A connection to the embedded broker in `folder`, whatever broker the suite runs on."""
+    return Connection("folder://", transport_options={"folder": str(folder),
+                                                      "polling_interval": 0.05})  # fmt: skip
 
 
 @pytest.mark.django_db(transaction=True)
@@ -179,12 +197,15 @@ def test_a_real_worker_survives_its_broker_folder_being_deleted(settings):
     from workspaces.models import Heartbeat
     from workspaces.tasks import worker_heartbeat
 
-    with celery_processes("worker") as (worker,):
-        worker_heartbeat.delay()
+    # The embedded broker for the worker and for these publishes, also in CI (Redis).
+    with celery_processes("worker", CELERY_BROKER_URL="folder://") as (worker,):
+        with _folder_connection(settings.BROKER_DIR) as conn:
+            worker_heartbeat.apply_async(connection=conn)
         wait_for(lambda: Heartbeat.objects.filter(name="worker").exists(), timeout=60)
         Heartbeat.objects.all().delete()
         _delete(settings.BROKER_DIR)
-        worker_heartbeat.delay()
+        with _folder_connection(settings.BROKER_DIR) as conn:
+            worker_heartbeat.apply_async(connection=conn)
         wait_for(lambda: Heartbeat.objects.filter(name="worker").exists(), timeout=60)
         assert worker.poll() is None
 

@@ -5,19 +5,22 @@ import pytest
 from kombu import Producer
 from kombu.exceptions import ChannelError, OperationalError
 
-from config import broker
 from messaging.models import Message, Status
 
 from .test_send_api import URL, payload
 
 
 def _channel_refuses(monkeypatch):
-    """The embedded broker's folder cannot be written (disk full, permissions, deleted parent)."""
+    """The broker's channel refuses the message (the embedded folder full or unwritable; a
+    Redis that answers with an error): whichever broker this run is configured with."""
+    from celery import current_app
 
     def refuse(self, queue, message, **kwargs):
-        raise ChannelError("Cannot add the message to the broker folder")
+        raise ChannelError("Cannot add the message to the broker")
 
-    monkeypatch.setattr(broker.Channel, "_put", refuse)
+    with current_app.connection_for_write() as connection:
+        channel_class = connection.transport.Channel
+    monkeypatch.setattr(channel_class, "_put", refuse)
 
 
 def _broker_down(monkeypatch):
