@@ -18,6 +18,7 @@ def benchmarks() -> dict:
     from .benchmarks import (
         broker_per_recipient,
         fairness_broadcast,
+        fairness_embedded,
         fanout_100k,
         pacing,
         send_api,
@@ -27,7 +28,8 @@ def benchmarks() -> dict:
 
     return {"send_api": send_api, "send_batch": send_batch, "webhook_delivery": webhook_delivery,
             "fanout_100k": fanout_100k, "broker_per_recipient": broker_per_recipient,
-            "pacing": pacing, "fairness_broadcast": fairness_broadcast}  # fmt: skip
+            "pacing": pacing, "fairness_broadcast": fairness_broadcast,
+            "fairness_embedded": fairness_embedded}  # fmt: skip
 
 
 def git(*args: str) -> str:
