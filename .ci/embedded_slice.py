@@ -20,6 +20,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -494,6 +495,7 @@ def main() -> int:
         print(f"embedded slice: FAILED: {failure} (log: {log_path})", file=sys.stderr)
         return 1
     print(summary)
+    shutil.rmtree(var, ignore_errors=True)  # kept only when the run failed, for its log
     return 0
 
 
