@@ -1,11 +1,7 @@
 """Real Celery worker and beat processes for the campaign benchmarks, and a broker tap that counts
 what they publish (no Django here: the runner that uses these has set it up)."""
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -15,10 +11,8 @@ from contextlib import contextmanager
 
 import redis
 
-from .harness import BENCH_DIR, ROOT, BenchError, redis_plan, server_env
-
-CELERY = [sys.executable, "-m", "celery", "-A", "config"]
-WORKER_ARGS = ("--concurrency", "2", "--without-mingle", "--without-gossip")
+from .harness import BENCH_DIR, BenchError, redis_plan, server_env
+from .processes import celery_args, start_group, stop_group
 
 
 def worker_env(database_url: str) -> dict | None:
@@ -39,24 +33,6 @@ def worker_env(database_url: str) -> dict | None:
     }
 
 
-# As in the Procfile: "worker" takes every queue; "worker-transactional" and "worker-bulk" split
-# them, the bulk one niced, one process with two send threads (tests/workers.py starts the same).
-WORKER_QUEUES = {"worker-transactional": "transactional,default,webhooks", "worker-bulk": "bulk"}
-
-
-def celery_args(role: str) -> list[str]:
-    """The command line of one celery process: beat, or a worker of the given role."""
-    if role == "beat":
-        return [*CELERY, "beat", "--loglevel", "INFO"]
-    args = [*CELERY, "worker", "--loglevel", "INFO", *WORKER_ARGS]
-    if role in WORKER_QUEUES:
-        args += ["-Q", WORKER_QUEUES[role], "-n", f"{role}@%h"]
-    if role == "worker-bulk":
-        args[args.index("--concurrency") + 1] = "1"
-        args = ["env", "SEND_THREADS=2", "nice", "-n", "19", *args]
-    return args
-
-
 @contextmanager
 def celery(label: str, *roles: str):
     """Start celery for each role (`worker`, `worker-transactional`, `worker-bulk`, `beat`; own
@@ -65,24 +41,11 @@ def celery(label: str, *roles: str):
     try:
         for role in roles:
             with (BENCH_DIR / f"celery-{label}-{role}.log").open("w") as log:
-                procs.append(subprocess.Popen(celery_args(role), cwd=ROOT, stdout=log,
-                                              stderr=subprocess.STDOUT,
-                                              start_new_session=True))  # fmt: skip
+                procs.append(start_group(celery_args(role), log))
         yield procs
     finally:
         for proc in procs:
             stop_group(proc)
-
-
-def stop_group(proc: subprocess.Popen) -> None:
-    """SIGTERM the process group (celery's pool children too), SIGKILL it after 15 s."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def wait_for(

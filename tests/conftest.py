@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from workspaces.audit import install_guards, remove_guards
 from workspaces.scopes import ROLE_SCOPES
 
-from .factories import WorkspaceFactory, sender_for, token_for
+from .support.factories import WorkspaceFactory, sender_for, token_for
 
 _original_flush = flush.Command.handle
 

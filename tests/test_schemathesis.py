@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 from workspaces.models import Workspace
 
 from .conftest import make_tenant
-from .factories import sender_for
+from .support.factories import sender_for
 from .workspaces.test_tenancy import OBJECT_OF
 
 CHECKS = [

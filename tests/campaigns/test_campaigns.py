@@ -13,7 +13,7 @@ from compliance.services import suppression_create
 from messaging.models import CampaignCounter, Message, MessageEvent, Status
 from messaging.providers.base import InboundSMS
 from messaging.services import inbound_receive
-from tests.factories import contacts_for, next_number, short_code_for
+from tests.support.factories import contacts_for, next_number, short_code_for
 from workspaces import clock
 from workspaces.audit import Actor
 from workspaces.models import SpendMonth, Workspace

@@ -11,12 +11,12 @@ from campaigns.models import Contact
 from compliance.services import suppression_create
 from messaging import pacing
 from messaging.models import Message, SimulatorSubmission, Status
-from tests.factories import contacts_for, short_code_for
+from tests.support.factories import contacts_for, short_code_for
 from workspaces import clock
 from workspaces.audit import Actor
 from workspaces.models import Sender
 
-from ..workers import celery_processes, wait_for
+from ..support.workers import celery_processes, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

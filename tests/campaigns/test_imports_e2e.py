@@ -4,7 +4,7 @@ import pytest
 
 from campaigns.models import Contact
 
-from ..workers import celery_processes, wait_for
+from ..support.workers import celery_processes, wait_for
 from .test_imports import _acceptance_file, _upload
 
 pytestmark = pytest.mark.django_db(transaction=True)

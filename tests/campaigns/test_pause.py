@@ -20,7 +20,7 @@ from messaging import services
 from messaging.models import Message, MessageEvent, SimulatorSubmission, Status
 from messaging.providers.base import TransientSubmissionError
 from messaging.services import SendInput, message_send
-from tests.factories import contacts_for, next_number
+from tests.support.factories import contacts_for, next_number
 from workspaces import clock
 from workspaces.audit import Actor
 from workspaces.errors import TernError

@@ -4,10 +4,10 @@ reaches the provider and no message changes status; resume delivers the rest, ea
 import pytest
 
 from messaging.models import Message, MessageEvent, SimulatorSubmission, Status
-from tests.factories import contacts_for, next_number, short_code_for
+from tests.support.factories import contacts_for, next_number, short_code_for
 from workspaces import clock
 
-from ..workers import celery_processes, wait_for
+from ..support.workers import celery_processes, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,7 +10,7 @@ from messaging import services
 from messaging.models import Message, SimulatorSubmission
 from workspaces.models import AuditEvent
 
-from ..factories import message_for
+from ..support.factories import message_for
 
 pytestmark = pytest.mark.django_db
 

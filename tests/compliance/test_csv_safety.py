@@ -20,7 +20,7 @@ from compliance.services import suppression_create
 from workspaces.audit import Actor
 from workspaces.csvsafe import csv_line, is_number, safe_cell
 
-from ..factories import message_for, next_number
+from ..support.factories import message_for, next_number
 
 pytestmark = pytest.mark.django_db
 

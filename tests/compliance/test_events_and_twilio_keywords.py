@@ -12,8 +12,8 @@ from webhooks.models import Event
 from workspaces.audit import Actor
 from workspaces.models import Workspace
 
-from ..factories import message_for
 from ..messaging.test_twilio_callbacks import signed_post
+from ..support.factories import message_for
 
 pytestmark = pytest.mark.django_db
 

@@ -27,7 +27,7 @@ from workspaces.models import AuditChainHead, AuditEvent, Membership
 from workspaces.scopes import ALL_SCOPES
 from workspaces.services import member_add, token_create
 
-from ..factories import UserFactory, message_for, next_number, token_for
+from ..support.factories import UserFactory, message_for, next_number, token_for
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from compliance.models import Export
 from messaging.models import Message
 
-from ..workers import celery_processes, wait_for
+from ..support.workers import celery_processes, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,8 +7,8 @@ from compliance.models import Suppression
 from messaging import services
 from messaging.models import FINAL_STATUSES, Message, SimulatorSubmission
 
-from ..factories import short_code_for
-from ..workers import celery_processes, wait_for
+from ..support.factories import short_code_for
+from ..support.workers import celery_processes, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from .fake_twilio import FakeTwilio
+from ..support.fake_twilio import FakeTwilio
 
 
 @pytest.fixture

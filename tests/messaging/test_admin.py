@@ -20,7 +20,7 @@ from workspaces.audit import Actor, verify_chain
 from workspaces.errors import CATALOGUE, TernError
 from workspaces.models import AuditEvent
 
-from ..factories import message_for
+from ..support.factories import message_for
 
 T0 = datetime(2026, 3, 2, 15, 0, 0, tzinfo=UTC)
 CHANGELIST = "admin:messaging_message_changelist"

@@ -10,7 +10,7 @@ from webhooks.tasks import deliver_webhook
 from workspaces.audit import Actor
 from workspaces.models import AuditEvent
 
-from ..factories import message_for
+from ..support.factories import message_for
 
 pytestmark = pytest.mark.django_db
 

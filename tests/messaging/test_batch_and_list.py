@@ -13,7 +13,7 @@ from messaging.providers.base import InboundSMS
 from messaging.services import inbound_receive
 from workspaces.models import Workspace
 
-from ..factories import message_for, next_number
+from ..support.factories import message_for, next_number
 from .test_send_api import (
     URL,
     add_sender,

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from messaging.models import Message
 
-from ..factories import next_number
+from ..support.factories import next_number
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,9 @@ from workspaces.locks import phone_lock
 from workspaces.models import Workspace
 from workspaces.selectors import month_to_date_spend
 
-from ..factories import message_for
-from ..http_load import post_all, post_at_once
-from ..workers import wait_for
+from ..support.factories import message_for
+from ..support.http_load import post_all, post_at_once
+from ..support.workers import wait_for
 
 US_RATE = Decimal("0.0079")
 

@@ -16,8 +16,8 @@ from messaging.models import FINAL_STATUSES, Message, SimulatorSubmission
 from messaging.pricing import PROCESSING_FEE
 from workspaces.selectors import month_to_date_spend
 
-from ..factories import short_code_for
-from ..workers import celery_processes, wait_for
+from ..support.factories import short_code_for
+from ..support.workers import celery_processes, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -153,7 +153,7 @@ def test_worker_killed_mid_run_loses_nothing_and_sends_nothing_twice(tenant):
             Message.objects.filter(status="sending", pk__in=taken).exists()
         )
 
-    with celery_processes("worker", include=["tests.messaging.slow_simulator"]) as procs:
+    with celery_processes("worker", include=["tests.support.slow_simulator"]) as procs:
         wait_for(mid_call, timeout=120, interval=0.05)  # its answer takes 1 s: kill well within
         _kill_group(procs)
     ledger = SimulatorSubmission.objects.filter(message_id__in=ids)

@@ -13,7 +13,7 @@ from messaging.providers.base import OutboundSMS, TransientSubmissionError
 from messaging.providers.registry import get_provider
 from workspaces.audit import Actor
 
-from ..factories import message_for
+from ..support.factories import message_for
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from messaging.providers.registry import get_provider
 from messaging.providers.simulator.provider import SimulatorProvider
 from messaging.tasks import sweep
 
-from ..factories import message_for
+from ..support.factories import message_for
 from .test_twilio_callbacks import BASE, STATUS, TOKEN, report, signed_post
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,8 @@ from messaging import services
 from messaging.models import Message, MessageEvent, SimulatorSubmission
 from workspaces.errors import CATALOGUE, delivery_error_for
 
-from ..factories import message_for, next_number
-from .fake_twilio import Reply, twilio_error
+from ..support.factories import message_for, next_number
+from ..support.fake_twilio import Reply, twilio_error
 
 pytestmark = pytest.mark.django_db
 

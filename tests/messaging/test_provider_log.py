@@ -13,7 +13,7 @@ from messaging.provider_log import BODY_LIMIT, REDACTED, redact
 from messaging.records import ProviderExchange
 from workspaces.models import Workspace
 
-from ..factories import message_for
+from ..support.factories import message_for
 
 pytestmark = pytest.mark.django_db
 
@@ -120,7 +120,7 @@ def test_an_unsigned_callback_is_not_logged(twilio_message, fake_twilio):
 
 
 def test_a_refused_twilio_submission_is_logged_with_its_answer(twilio_message, fake_twilio):
-    from .fake_twilio import invalid_number
+    from ..support.fake_twilio import invalid_number
 
     fake_twilio.script(invalid_number())
     services.message_dispatch(message_id=twilio_message.id)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from messaging import services, tasks
 from messaging.models import Message
 
-from ..factories import message_for, short_code_for
+from ..support.factories import message_for, short_code_for
 
 pytestmark = pytest.mark.django_db
 

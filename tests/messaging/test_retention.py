@@ -17,7 +17,7 @@ from workspaces import clock
 from workspaces.audit import Actor
 from workspaces.retention import purge_run, registered_purges
 
-from ..factories import message_for
+from ..support.factories import message_for
 
 pytestmark = pytest.mark.django_db
 

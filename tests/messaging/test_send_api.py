@@ -15,7 +15,7 @@ from workspaces.audit import Actor
 from workspaces.models import Sender, Workspace
 from workspaces.services import member_actor, sender_create
 
-from ..factories import member, message_for, next_number
+from ..support.factories import member, message_for, next_number
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from workspaces.audit import Actor
 from workspaces.clock import isoformat
 from workspaces.models import AuditEvent
 
-from ..factories import token_for
+from ..support.factories import token_for
 
 pytestmark = pytest.mark.django_db
 

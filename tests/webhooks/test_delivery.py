@@ -22,9 +22,9 @@ from workspaces.audit import Actor
 from workspaces.errors import TernError
 from workspaces.models import AuditEvent
 
-from ..factories import message_for
-from ..workers import wait_for
-from .receiver import Answer, Receiver, verify
+from ..support.factories import message_for
+from ..support.receiver import Answer, Receiver, verify
+from ..support.workers import wait_for
 
 ACTOR = Actor.system("webhook tests")
 SCHEDULE = services.RETRY_GAPS  # 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h

@@ -18,10 +18,10 @@ from webhooks.events import HANDOFF_LEASE, LEASE, emit
 from webhooks.models import WebhookDelivery
 from workspaces.audit import Actor
 
-from .. import workers
-from ..factories import message_for
-from ..workers import celery_processes, wait_for
-from .receiver import Answer, Receiver, verify
+from ..support import workers
+from ..support.factories import message_for
+from ..support.receiver import Answer, Receiver, verify
+from ..support.workers import celery_processes, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

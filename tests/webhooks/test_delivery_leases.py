@@ -14,7 +14,7 @@ from webhooks.models import WebhookDelivery
 from webhooks.tasks import deliver_webhook
 from workspaces.audit import Actor
 
-from .receiver import Answer, Receiver
+from ..support.receiver import Answer, Receiver
 
 ACTOR = Actor.system("webhook lease tests")
 

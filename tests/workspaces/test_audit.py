@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from rest_framework.test import APIClient
 
-from tests.factories import WorkspaceFactory, token_for
+from tests.support.factories import WorkspaceFactory, token_for
 from workspaces import audit, clock
 from workspaces.audit import Actor, audit_record, verify_chain
 from workspaces.models import ApiToken, AuditChainHead, AuditEvent, Workspace

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from ..workers import ROOT
+from ..support.workers import ROOT
 
 PROBE = (
     "import django; django.setup(); from django.conf import settings; import json; "

@@ -8,7 +8,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from messaging.models import Message
-from tests.object_routes import api_routes, concrete_path
+from tests.support.object_routes import api_routes, concrete_path
 from workspaces.api.parsers import MAX_JSON_DEPTH
 
 from .test_errors import assert_envelope

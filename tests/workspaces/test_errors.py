@@ -128,7 +128,7 @@ def test_oversized_body_is_413_envelope(tenant, settings):
     assert_envelope(response, 413, "payload_too_large")
 
 
-@pytest.mark.urls("tests.boom_urls")
+@pytest.mark.urls("tests.support.boom_urls")
 def test_unexpected_error_is_500_envelope_without_leaking(tenant, caplog):
     """An exception becomes internal_error with the request id; the message is logged only."""
     response = tenant.client("viewer").get("/api/v1/boom", HTTP_X_REQUEST_ID="trace-123")

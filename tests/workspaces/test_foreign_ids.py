@@ -10,7 +10,7 @@ from campaigns.models import Campaign
 from compliance.models import Consent, Suppression
 from messaging.models import Message
 
-from ..factories import next_number
+from ..support.factories import next_number
 
 pytestmark = pytest.mark.django_db
 

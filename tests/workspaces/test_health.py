@@ -10,7 +10,7 @@ from workspaces.models import Heartbeat
 from workspaces.services import heartbeat_record
 from workspaces.tasks import worker_heartbeat_name
 
-from ..workers import celery_processes, wait_for
+from ..support.workers import celery_processes, wait_for
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils.http import urlencode
 
-from tests.factories import message_for
-from tests.object_routes import api_routes, concrete_path
+from tests.support.factories import message_for
+from tests.support.object_routes import api_routes, concrete_path
 from workspaces import clock
 from workspaces.api.filtering import StrictFilterSet
 

@@ -10,7 +10,7 @@ from django.db import DataError, connection, transaction
 from compliance import tasks as compliance_tasks
 from compliance.models import Export
 from messaging.models import Message
-from tests.factories import message_for
+from tests.support.factories import message_for
 from workspaces import clock
 from workspaces.jsonsafe import scrub
 

@@ -21,8 +21,8 @@ from workspaces import clock
 from workspaces.audit import Actor
 from workspaces.models import ApiToken, AuditEvent, Sender, Workspace
 
-from ..factories import message_for
-from ..object_routes import api_routes, concrete_path
+from ..support.factories import message_for
+from ..support.object_routes import api_routes, concrete_path
 
 OUR_APPS = {"workspaces", "webhooks", "compliance", "messaging", "campaigns"}
 # Global tables: the tenant itself and platform-wide facts that belong to nobody.

@@ -4,7 +4,7 @@ import pytest
 
 from workspaces.models import ApiToken, Sender
 
-from ..factories import next_number, token_for
+from ..support.factories import next_number, token_for
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from workspaces import services
 from workspaces.errors import TernError
 from workspaces.models import ApiToken
 
-from ..factories import member, token_for
+from ..support.factories import member, token_for
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 from workspaces.models import Heartbeat
 from workspaces.tasks import worker_heartbeat
 
-from ..workers import celery_processes, wait_for
+from ..support.workers import celery_processes, wait_for
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,7 +4,7 @@ import pytest
 
 from workspaces.models import Sender
 
-from ..factories import next_number
+from ..support.factories import next_number
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Imported into a test worker (`celery worker --include tests.messaging.slow_simulator`): the
+"""Imported into a test worker (`celery worker --include tests.support.slow_simulator`): the
 simulator answers as a real provider across a network would, some answers slowly, so a worker
 killed mid-run can be caught mid-call after the provider took a message and before Tern heard
 back — the case reconciliation exists for."""

@@ -1,8 +1,6 @@
 """Real Celery worker and beat processes for end-to-end tests, pointed at the test database."""
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -11,10 +9,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-from bench.workers import stop_group
+from bench.processes import CELERY, ROOT, celery_args, start_group, stop_group
 
-ROOT = Path(__file__).resolve().parents[1]
-CELERY = [sys.executable, "-m", "celery", "-A", "config"]
+__all__ = ["CELERY", "ROOT", "celery_processes", "process_env", "test_database_url", "wait_for"]
 
 
 def test_database_url() -> str:
@@ -49,42 +46,17 @@ def celery_processes(*roles: str, log_dir: Path | None = None, include=(), **env
             if include and role != "beat":
                 args += ["--include", ",".join(include)]
             log = open(log_dir / f"celery-{role}-{os.getpid()}.log", "w")  # noqa: SIM115
-            procs.append(
-                subprocess.Popen(
-                    args,
-                    cwd=ROOT,
-                    env=process_env(**env),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
+            procs.append(start_group(args, log, env=process_env(**env)))
         yield procs
     finally:
         for proc in procs:
             stop_group(proc)
 
 
-# As in the Procfile: "worker" takes every queue; "worker-transactional" and "worker-bulk" split
-# them, the bulk one at a lower CPU priority so broadcasts yield the CPU to transactional sends.
-WORKER_QUEUES = {"worker-transactional": "transactional,default,webhooks", "worker-bulk": "bulk"}
-
-
 def _celery_args(role: str) -> list[str]:
-    """The command line of one celery process of the given role."""
-    if role == "beat":
-        return [*CELERY, "beat", "--loglevel", "INFO"]
-    args = [*CELERY, "worker", "--loglevel", "INFO", "--concurrency", "2", "--without-mingle",
-            "--without-gossip"]  # fmt: skip
-    if role in WORKER_QUEUES:
-        args += ["-Q", WORKER_QUEUES[role], "-n", f"{role}@%h"]
-    if role == "worker-bulk":
-        # One process with two send threads: they overlap the provider calls; more processes
-        # or threads only add broadcast database sessions (API sends' p95 went from 1.6x to 2x+
-        # their idle p95 on two cores), not throughput.
-        args[args.index("--concurrency") + 1] = "1"
-        args = ["env", "SEND_THREADS=2", "nice", "-n", "19", *args]
-    return args
+    """The command line of one celery process of the given role (from this module's CELERY,
+    which a test may replace)."""
+    return celery_args(role, CELERY)
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 30, interval: float = 0.1):

@@ -1,0 +1,1 @@
+"""Support for the tests: factories, fakes, receivers, worker helpers and the API checker."""
