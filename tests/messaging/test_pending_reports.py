@@ -16,7 +16,7 @@ from messaging.providers.simulator.provider import SimulatorProvider
 from messaging.tasks import sweep
 
 from ..support.factories import message_for
-from .test_twilio_callbacks import BASE, STATUS, TOKEN, report, signed_post
+from .providers.twilio.test_views import BASE, STATUS, TOKEN, report, signed_post
 
 pytestmark = pytest.mark.django_db
 

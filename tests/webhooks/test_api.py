@@ -250,7 +250,7 @@ def test_private_targets_are_refused_when_not_allowed(tenant, other_tenant, sett
 @pytest.mark.parametrize("url", ["http://127.0.0.1/x", "http://[::1]/x", "http://localhost/x"])
 def test_loopback_targets_are_accepted_when_allowed(tenant, other_tenant, settings, url):
     """WEBHOOKS_ALLOW_PRIVATE_TARGETS=true (embedded default, tests) lets loopback through
-    (and nothing else private: tests/webhooks/test_ssrf_addresses.py)."""
+    (and nothing else private: tests/webhooks/test_ssrf.py)."""
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
     response = create(tenant, url=url)
     assert response.status_code == 201, response.content

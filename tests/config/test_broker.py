@@ -14,7 +14,7 @@ from kombu import Connection, Exchange, Queue
 
 from config import broker
 
-from .support.workers import celery_processes, wait_for
+from ..support.workers import celery_processes, wait_for
 
 QUEUE = Queue("stress", Exchange("stress", "direct"), routing_key="stress")
 

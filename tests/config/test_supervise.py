@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .support.workers import ROOT, wait_for
+from ..support.workers import ROOT, wait_for
 
 SUPERVISE = [sys.executable, str(ROOT / "config" / "supervise.py")]
 

@@ -15,7 +15,7 @@ from messaging.providers.base import (
 from messaging.providers.registry import get_provider
 from messaging.providers.twilio.provider import TwilioProvider, retry_after_seconds
 
-from ..support.fake_twilio import (
+from ....support.fake_twilio import (
     Reply,
     closed_port,
     dropped,

@@ -1,0 +1,1 @@
+"""Tests of config/: the folder broker, the supervisor."""

@@ -1,0 +1,1 @@
+"""Tests of messaging/providers/twilio/: the provider and its callback views."""
