@@ -35,7 +35,7 @@ from workspaces.models import Workspace
 
 from .conftest import make_tenant
 from .support.factories import sender_for
-from .workspaces.test_tenancy import OBJECT_OF
+from .support.objects import OBJECT_OF
 
 CHECKS = [
     not_a_server_error,

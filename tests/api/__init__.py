@@ -1,0 +1,1 @@
+"""Tests of the API as a whole: every endpoint through one check."""
