@@ -15,10 +15,10 @@ from rest_framework.test import APIClient
 
 from workspaces.scopes import ROLE_SCOPES
 
+from .envelope import assert_envelope
 from .factories import token_for
 
 LIST, DETAIL, FILE = "list", "detail", "file"
-ENVELOPE_KEYS = {"code", "message", "fix", "retry", "details"}
 
 
 @dataclass(frozen=True)
@@ -109,9 +109,7 @@ def assert_scopes(endpoint: Endpoint, tenant, mine) -> None:
 def assert_forbidden(response, scope: str, where) -> None:
     """403 `forbidden` in the error envelope, naming the scope that was missing."""
     assert response.status_code == 403, (where, response.content)
-    error = response.json()["error"]
-    assert set(error) == ENVELOPE_KEYS, where
-    assert (error["code"], error["details"]["required_scope"]) == ("forbidden", scope), where
+    assert assert_envelope(response, 403, "forbidden")["details"]["required_scope"] == scope, where
 
 
 def assert_other_workspace(endpoint: Endpoint, tenant, other_tenant, theirs) -> None:
@@ -123,9 +121,7 @@ def assert_other_workspace(endpoint: Endpoint, tenant, other_tenant, theirs) -> 
         return
     path = endpoint.url(theirs)
     assert other_tenant.client("owner").get(path).status_code == 200, path
-    response = tenant.client("owner").get(path)
-    assert response.status_code == 404, (path, response.content)
-    assert response.json()["error"]["code"] == "not_found", path
+    assert_envelope(tenant.client("owner").get(path), 404, "not_found")
 
 
 def assert_queries_flat(endpoint: Endpoint, tenant, mine, *, rows: int = 3) -> None:

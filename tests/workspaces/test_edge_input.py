@@ -11,7 +11,7 @@ from messaging.models import Message
 from tests.support.object_routes import api_routes, concrete_path
 from workspaces.api.parsers import MAX_JSON_DEPTH
 
-from .test_errors import assert_envelope
+from ..support.envelope import assert_envelope
 
 pytestmark = pytest.mark.django_db
 

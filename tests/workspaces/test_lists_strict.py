@@ -11,7 +11,7 @@ from tests.support.object_routes import api_routes, concrete_path
 from workspaces import clock
 from workspaces.api.filtering import StrictFilterSet
 
-from .test_errors import assert_envelope
+from ..support.envelope import assert_envelope
 
 pytestmark = pytest.mark.django_db
 
