@@ -12,8 +12,8 @@ from webhooks.models import Event
 from workspaces.audit import Actor
 from workspaces.models import Workspace
 
-from ..messaging.providers.twilio.test_views import signed_post
 from ..support.factories import message_for
+from ..support.twilio_hooks import signed_post
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +22,8 @@ HANDSET = "+14155550166"
 
 @pytest.fixture(autouse=True)
 def twilio_settings(settings):
-    """The token and origin the signatures in the Twilio view tests are made with."""
-    from ..messaging.providers.twilio.test_views import BASE, TOKEN
+    """The token and origin the signatures of support/twilio_hooks.py are made with."""
+    from ..support.twilio_hooks import BASE, TOKEN
 
     settings.TWILIO_AUTH_TOKEN, settings.PUBLIC_BASE_URL = TOKEN, BASE
 

@@ -16,7 +16,7 @@ from messaging.providers.simulator.provider import SimulatorProvider
 from messaging.tasks import sweep
 
 from ..support.factories import message_for
-from .providers.twilio.test_views import BASE, STATUS, TOKEN, report, signed_post
+from ..support.twilio_hooks import BASE, STATUS, TOKEN, report, signed_post
 
 pytestmark = pytest.mark.django_db
 

@@ -1,20 +1,16 @@
 """Twilio callbacks through Django: signature checks, then reports and inbound applied."""
 
 import uuid
-from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
 from django.urls import resolve
 from django.utils import timezone
-from twilio.request_validator import RequestValidator
 
 from messaging.models import Message, MessageEvent
 from messaging.providers.twilio import views
 
-TOKEN = "twilio-auth-token-for-tests"
-BASE = "https://tern.example.com"
-STATUS, INBOUND = "/hooks/twilio/status", "/hooks/twilio/inbound"
+from ....support.twilio_hooks import BASE, INBOUND, STATUS, TOKEN, post, report, sign, signed_post
 
 
 @pytest.fixture(autouse=True)
@@ -28,39 +24,6 @@ def twilio_settings(settings):
 def client() -> Client:
     """A client that enforces CSRF, as a browser would: the hooks must be exempt."""
     return Client(enforce_csrf_checks=True)
-
-
-def sign(url: str, params: dict, token: str = TOKEN) -> str:
-    """X-Twilio-Signature as Twilio computes it."""
-    return RequestValidator(token).compute_signature(url, params)
-
-
-def post(client, target: str, params: dict, signature: str | None):
-    """POST Twilio's urlencoded form, with the signature header when given."""
-    headers = {"X-Twilio-Signature": signature} if signature is not None else {}
-    body = urlencode(params)
-    return client.post(
-        target, body, content_type="application/x-www-form-urlencoded", headers=headers
-    )
-
-
-def signed_post(client, target: str, params: dict):
-    """POST with a valid signature over BASE + target."""
-    return post(client, target, params, sign(BASE + target, params))
-
-
-def report(sid: str, status: str, **extra) -> dict:
-    """Twilio's status callback form."""
-    form = {
-        "MessageSid": sid,
-        "SmsSid": sid,
-        "MessageStatus": status,
-        "AccountSid": "AC" + "0" * 32,
-        "From": "+14155550199",
-        "To": "+14155550100",
-        "ApiVersion": "2010-04-01",
-    }
-    return form | extra
 
 
 def assert_invalid_signature(response) -> None:
