@@ -18,6 +18,7 @@ from webhooks.models import WebhookDelivery
 from webhooks.services import delivery_replay
 from workspaces import clock
 from workspaces.admin import staff_actor
+from workspaces.admin_mixins import ReadOnlyAdminMixin
 from workspaces.errors import CATALOGUE, TernError
 
 from .models import Message
@@ -263,8 +264,8 @@ def provider_log_rows(message: Message) -> list[dict]:
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
-    """Read-only message pages; the review queue is `?review=pending` with its actions."""
+class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only message pages (POST answers 403); the review queue is `?review=pending`."""
 
     list_display = [
         "id",
@@ -339,16 +340,6 @@ class MessageAdmin(admin.ModelAdmin):
     @admin.display(description="error code")
     def error_code(self, obj):
         return (obj.error or {}).get("code", "")
-
-    # Read-only for everyone: the page shows, nothing saves (POST answers 403).
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_review_permission(self, request):
         """Closing reviews acts on customers' numbers: staff with the message change permission."""
