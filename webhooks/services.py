@@ -24,8 +24,8 @@ from .events import (
     enqueue_many_on_commit,
     enqueue_on_commit,
 )
+from .hooks import DELIVERY_FINISHED
 from .models import DeliveryAttempt, Event, WebhookDelivery, WebhookEndpoint
-from .signals import delivery_finished
 
 logger = logging.getLogger("tern.webhooks")
 
@@ -343,7 +343,8 @@ def _finish(delivery: WebhookDelivery, *, succeeded: bool, outcome: _Outcome) ->
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=delivery.status, next_retry_at=None, leased_until=None
         )
-        delivery_finished.send(sender=WebhookDelivery, delivery=delivery, succeeded=succeeded)
+        for hook in DELIVERY_FINISHED:  # e.g. messaging's timeline
+            hook(delivery=delivery, succeeded=succeeded)
     return delivery
 
 
