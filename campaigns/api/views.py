@@ -19,6 +19,7 @@ from workspaces.phones import country_of, to_e164
 from .. import services
 from ..models import Contact, Template
 from ..rendering import MissingMergeField, render, unknown_fields
+from ..resources import contact_resource, template_resource
 from .schemas import CONTACT_EXAMPLE, PREVIEW_EXAMPLE, TEMPLATE_EXAMPLE
 
 _ZONES = None
@@ -77,6 +78,10 @@ class ContactSerializer(serializers.ModelSerializer):
         if len(json.dumps(value).encode()) > ATTRIBUTES_MAX_BYTES:
             raise serializers.ValidationError(f"At most {ATTRIBUTES_MAX_BYTES} bytes of JSON.")
         return value
+
+    def to_representation(self, instance):
+        """Rendered by `contact_resource` (the fields above document and parse)."""
+        return contact_resource(instance)
 
 
 class ContactFilter(CreatedRangeFilterSet):
@@ -153,6 +158,10 @@ class TemplateSerializer(serializers.ModelSerializer):
         if unknown:
             raise serializers.ValidationError(f"Unknown merge fields: {', '.join(unknown)}")
         return value
+
+    def to_representation(self, instance):
+        """Rendered by `template_resource` (the fields above document and parse)."""
+        return template_resource(instance)
 
 
 class PreviewSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from workspaces.api.filtering import CreatedRangeFilterSet, choice_filter
 from workspaces.errors import CATALOGUE
 
 from ..records import ProviderExchange, Refusal
+from ..resources import provider_exchange_resource, refusal_resource
 
 REFUSAL_CODES = sorted(code for code, spec in CATALOGUE.items() if spec.http_status)
 
@@ -33,6 +34,10 @@ class RefusalSerializer(serializers.ModelSerializer):
         fields["from"] = fields.pop("from_")
         return fields
 
+    def to_representation(self, instance):
+        """Rendered by `refusal_resource` (the fields above document and parse)."""
+        return refusal_resource(instance)
+
 
 class ProviderExchangeSerializer(serializers.ModelSerializer):
     """`{"at", "kind", "method", "url", "status_code", "headers", "body"}`, secrets redacted."""
@@ -46,6 +51,10 @@ class ProviderExchangeSerializer(serializers.ModelSerializer):
         model = ProviderExchange
         fields = ["at", "kind", "method", "url", "status_code", "headers", "body"]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        """Rendered by `provider_exchange_resource` (the fields above document and parse)."""
+        return provider_exchange_resource(instance)
 
 
 class RefusalFilter(CreatedRangeFilterSet):
