@@ -59,6 +59,16 @@ def contact_resource(contact: Contact) -> dict:
     }
 
 
+def template_preview_resource(preview) -> dict:
+    """A template preview: `{"body", "encoding", "segments", "price"}`."""
+    return {
+        "body": preview.body,
+        "encoding": preview.encoding,
+        "segments": preview.segments,
+        "price": f"{preview.price:.4f}",
+    }
+
+
 def template_resource(template: Template) -> dict:
     """A message template."""
     return {

@@ -58,6 +58,14 @@ def contact_update(*, contact: Contact, changes: dict) -> Contact:
     return contact
 
 
+def contact_delete(*, contact: Contact, actor: Actor, ip: str | None = None) -> None:
+    """Remove a contact, audited with the number it had (its consents and suppressions stay)."""
+    with transaction.atomic():
+        audit_record(workspace=contact.workspace_id, actor=actor, action="contact.deleted",
+                     target=contact, ip=ip, before={"phone": contact.phone})  # fmt: skip
+        contact.delete()
+
+
 def template_create(*, workspace_id: str, name: str, body: str) -> Template:
     """A new template (its merge fields were checked by the caller's serializer)."""
     return Template.objects.create(workspace_id=workspace_id, name=name, body=body,

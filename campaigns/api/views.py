@@ -9,17 +9,14 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from messaging.encoding import encode_body
-from messaging.pricing import price_for
-from workspaces.api.base import ListRetrieveViewSet
+from workspaces.api.base import ListRetrieveViewSet, client_ip
 from workspaces.api.filtering import CreatedRangeFilterSet
-from workspaces.errors import TernError
-from workspaces.phones import country_of, to_e164
+from workspaces.phones import to_e164
 
-from .. import services
+from .. import selectors, services
 from ..models import Contact, Template
-from ..rendering import MissingMergeField, render, unknown_fields
-from ..resources import contact_resource, template_resource
+from ..rendering import unknown_fields
+from ..resources import contact_resource, template_preview_resource, template_resource
 from .schemas import CONTACT_EXAMPLE, PREVIEW_EXAMPLE, TEMPLATE_EXAMPLE
 
 _ZONES = None
@@ -138,7 +135,7 @@ class ContactViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         """Remove the contact (200 with it as it was)."""
         contact = self.get_object()
         data = ContactSerializer(contact).data
-        contact.delete()
+        services.contact_delete(contact=contact, actor=self.actor, ip=client_ip(request))
         return Response(data)
 
 
@@ -224,28 +221,11 @@ class TemplateViewSet(ListRetrieveViewSet):
         template = self.get_object()
         form = PreviewSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        values = self._recipient(request, form.validated_data)
-        try:
-            body = render(template.body, values)
-        except MissingMergeField as missing:
-            raise TernError("missing_merge_field",
-                            details={"field": missing.field}) from missing  # fmt: skip
-        encoded = encode_body(body)
-        country = country_of(values["phone"]) or request.workspace.default_country
-        price = price_for(workspace=request.workspace, country=country,
-                          segments=encoded.segments, test=request.token.is_test)  # fmt: skip
-        return Response({"body": body, "encoding": encoded.encoding,
-                         "segments": encoded.segments, "price": f"{price:.4f}"})  # fmt: skip
-
-    def _recipient(self, request, data: dict) -> dict:
-        if data.get("contact"):
-            contact = Contact.objects.for_workspace(request.workspace).filter(
-                pk=data["contact"]).first()  # fmt: skip
-            if contact is None:
-                raise TernError("not_found", "There is no such contact in this workspace.")
-            return {"first_name": contact.first_name, "last_name": contact.last_name,
-                    "phone": contact.phone, "attributes": contact.attributes}  # fmt: skip
-        phone = to_e164(data["phone"], request.workspace.default_country)
-        if not phone:
-            raise TernError("invalid_number", details={"phone": data["phone"]})
-        return {"phone": phone}
+        preview = selectors.template_preview(
+            workspace=request.workspace,
+            template=template,
+            test=request.token.is_test,
+            contact_id=form.validated_data.get("contact", ""),
+            phone=form.validated_data.get("phone", ""),
+        )
+        return Response(template_preview_resource(preview))
