@@ -1,34 +1,40 @@
-"""`/api/v1/messages`: send, batch, list, read, cancel — parse, call a service, render."""
+"""`/api/v1/messages` (send, batch, list, read, cancel) and `/refusals`: parse, call a service,
+render."""
 
 import django_filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
 from workspaces import clock
-from workspaces.api.base import ListRetrieveViewSet
+from workspaces.api.base import ListRetrieveViewSet, WorkspaceViewSet
 from workspaces.api.exceptions import as_tern_error
 from workspaces.api.filtering import CreatedRangeFilterSet, choice_filter
 from workspaces.api.openapi import example
-from workspaces.errors import TernError
+from workspaces.errors import CATALOGUE, TernError
 from workspaces.phones import to_e164
 
 from .. import services
 from ..batch import message_send_batch
 from ..models import Message
 from ..provider_log import provider_log_list
+from ..records import Refusal
 from ..refusals import SendOrigin, refusal_record, refusals_record
+from ..resources import event_resource, message_resource  # noqa: F401 (re-exported)
 from .idempotency import IdempotentMixin
-from .records import ProviderExchangeSerializer, provider_log_response
 from .serializers import (
     BatchRequestSerializer,
     BatchResultSerializer,
     BatchSerializer,
     MessageSerializer,
+    ProviderExchangeSerializer,
+    RefusalSerializer,
     SendSerializer,
-    message_resource,
 )
+
+REFUSAL_CODES = sorted(code for code, spec in CATALOGUE.items() if spec.http_status)
 
 SEND_ERRORS = (
     "invalid_number",
@@ -46,14 +52,18 @@ SEND_ERRORS = (
     "idempotency_conflict",
     "spend_limit_exceeded",
 )
+
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
     {"type": "string", "minLength": 1, "maxLength": 255},
     OpenApiParameter.HEADER,
     description="1–255 characters; replays for 24 h",
 )
+
+
 # From the workspace's default sender; the numbers are fictional (555-01xx).
 SEND_EXAMPLE = example("A text message", {"to": "+14155550123", "body": "Your code is 482913"})
+
 BATCH_EXAMPLE = example(
     "Two messages",
     {"messages": [{"to": "+14155550124", "body": "Your order shipped."},
@@ -256,3 +266,32 @@ class MessageViewSet(IdempotentMixin, ListRetrieveViewSet):
         """A refused send is kept in the refusals log before its answer is stored."""
         self._record_refusal(exc)
         return super().idempotent_error_response(exc)
+
+
+class RefusalFilter(CreatedRangeFilterSet):
+    """`?code=`; `created_after` inclusive, `created_before` exclusive."""
+
+    code = choice_filter(REFUSAL_CODES)
+
+    class Meta:
+        model = Refusal
+        fields = ["code", "created_after", "created_before"]
+
+
+class RefusalViewSet(mixins.ListModelMixin, WorkspaceViewSet):
+    """Sends Tern refused in the token's mode, newest first (an integrator's error log)."""
+
+    model = Refusal
+    serializer_class = RefusalSerializer
+    filterset_class = RefusalFilter
+    required_scopes = {"list": "messages:read"}
+
+    def list(self, request):
+        """Newest first, cursor-paginated; filters `code`, `created_after`, `created_before`."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+def provider_log_response(exchanges) -> Response:
+    """The provider log as a JSON list, oldest first."""
+    return Response(ProviderExchangeSerializer(exchanges, many=True).data)
