@@ -3,25 +3,14 @@
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
+from workspaces.admin_mixins import ReadOnlyAdminMixin
+
 from .models import Campaign, ContactImport
 from .resources import campaign_stats
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Staff look; changes go through the API, where they are audited as the customer's."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Campaign)
-class CampaignAdmin(ReadOnlyAdmin):
+class CampaignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """A campaign with its live stats (from the counters, never a scan of its messages)."""
 
     list_display = ["id", "name", "workspace", "test", "status", "from_number", "recipients",
@@ -46,7 +35,7 @@ class CampaignAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ContactImport)
-class ContactImportAdmin(ReadOnlyAdmin):
+class ContactImportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """An import and its report."""
 
     list_display = ["id", "workspace", "status", "file_name", "created", "updated", "error_count",

@@ -10,15 +10,15 @@ class CampaignsConfig(AppConfig):
         """Plug into messaging's hooks: a contact's time zone decides its quiet hours; a reply
         with a campaign's opt-out word suppresses the number for that campaign; a paused
         campaign's messages are held at the claim (a stopped one's canceled)."""
-        from messaging.campaign_messages import CAMPAIGN_GATES
-        from messaging.services import INBOUND_HANDLERS, TIMEZONE_LOOKUPS
+        from messaging.hooks import (
+            register_campaign_gate,
+            register_inbound_handler,
+            register_timezone_lookup,
+        )
 
         from .selectors import contact_timezone
         from .services import campaign_gate, campaign_opt_out
 
-        if contact_timezone not in TIMEZONE_LOOKUPS:
-            TIMEZONE_LOOKUPS.append(contact_timezone)
-        if campaign_opt_out not in INBOUND_HANDLERS:
-            INBOUND_HANDLERS.append(campaign_opt_out)
-        if campaign_gate not in CAMPAIGN_GATES:  # a paused or stopped campaign sends nothing
-            CAMPAIGN_GATES.append(campaign_gate)
+        register_timezone_lookup(contact_timezone)
+        register_inbound_handler(campaign_opt_out)
+        register_campaign_gate(campaign_gate)  # a paused or stopped campaign sends nothing

@@ -3,7 +3,7 @@
 from messaging.campaign_messages import COUNTED_STATUSES, campaign_counts
 from workspaces.clock import isoformat
 
-from .models import Campaign
+from .models import Campaign, Contact, Template
 
 
 def campaign_stats(campaign: Campaign) -> dict:
@@ -41,4 +41,40 @@ def campaign_resource(campaign: Campaign) -> dict:
         "stopped_at": isoformat(campaign.stopped_at),
         "created_at": isoformat(campaign.created_at),
         "updated_at": isoformat(campaign.updated_at),
+    }
+
+
+def contact_resource(contact: Contact) -> dict:
+    """A contact as CONTRACT §7 shows it."""
+    return {
+        "id": contact.id,
+        "phone": contact.phone,
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "timezone": contact.timezone,
+        "tags": contact.tags,
+        "attributes": contact.attributes,
+        "created_at": isoformat(contact.created_at),
+        "updated_at": isoformat(contact.updated_at),
+    }
+
+
+def template_preview_resource(preview) -> dict:
+    """A template preview: `{"body", "encoding", "segments", "price"}`."""
+    return {
+        "body": preview.body,
+        "encoding": preview.encoding,
+        "segments": preview.segments,
+        "price": f"{preview.price:.4f}",
+    }
+
+
+def template_resource(template: Template) -> dict:
+    """A message template."""
+    return {
+        "id": template.id,
+        "name": template.name,
+        "body": template.body,
+        "created_at": isoformat(template.created_at),
+        "updated_at": isoformat(template.updated_at),
     }

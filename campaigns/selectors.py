@@ -1,8 +1,17 @@
 """Reads of campaigns data."""
 
-from messaging.models import Message
+from dataclasses import dataclass
+from decimal import Decimal
 
-from .models import Contact
+from messaging.encoding import encode_body
+from messaging.models import Message
+from messaging.pricing import price_for
+from workspaces.errors import TernError
+from workspaces.models import Workspace
+from workspaces.phones import country_of, to_e164
+
+from .models import Contact, Template
+from .rendering import MissingMergeField, render
 
 
 def contact_timezone(workspace_id: str, phone: str) -> str | None:
@@ -22,3 +31,47 @@ def latest_campaign_message(*, workspace_id: str, phone: str, since) -> Message 
         direction=Message.OUTBOUND, to_number=phone, created_at__gte=since
     )
     return sent.exclude(campaign_id="").order_by("-created_at", "-id").first()
+
+
+@dataclass(frozen=True)
+class TemplatePreview:
+    """A template rendered for one recipient, as it would be sent."""
+
+    body: str
+    encoding: str
+    segments: int
+    price: Decimal
+
+
+def template_preview(
+    *, workspace: Workspace, template: Template, test: bool, contact_id: str = "", phone: str = ""
+) -> TemplatePreview:
+    """The template's body for a contact (by id) or a number, with its encoding, segments and
+    price; `not_found`, `invalid_number` or `missing_merge_field` when it cannot be rendered."""
+    values = _preview_values(workspace, contact_id=contact_id, phone=phone)
+    try:
+        body = render(template.body, values)
+    except MissingMergeField as missing:
+        raise TernError("missing_merge_field", details={"field": missing.field}) from missing
+    encoded = encode_body(body)
+    country = country_of(values["phone"]) or workspace.default_country
+    price = price_for(workspace=workspace, country=country, segments=encoded.segments, test=test)
+    return TemplatePreview(body, encoded.encoding, encoded.segments, price)
+
+
+def _preview_values(workspace: Workspace, *, contact_id: str, phone: str) -> dict:
+    """The merge values of the workspace's contact, or of a bare number."""
+    if contact_id:
+        contact = Contact.objects.for_workspace(workspace).filter(pk=contact_id).first()
+        if contact is None:
+            raise TernError("not_found", "There is no such contact in this workspace.")
+        return {
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "phone": contact.phone,
+            "attributes": contact.attributes,
+        }
+    number = to_e164(phone, workspace.default_country)
+    if not number:
+        raise TernError("invalid_number", details={"phone": phone})
+    return {"phone": number}

@@ -28,6 +28,7 @@ from workspaces.errors import TernError
 from workspaces.ids import new_id
 from workspaces.models import Sender, Workspace
 from workspaces.selectors import month_to_date_spend, sender_get_active
+from workspaces.updates import model_update
 
 from . import fanout
 from .models import Campaign, CampaignSkip, Contact, Template
@@ -49,14 +50,20 @@ def contact_create(*, workspace_id: str, phone: str, **fields) -> Contact:
 
 def contact_update(*, contact: Contact, changes: dict) -> Contact:
     """Change a contact's fields (a new phone must stay unique)."""
-    for field, value in changes.items():
-        setattr(contact, field, value)
     try:
         with transaction.atomic():
-            contact.save()
+            model_update(instance=contact, data=changes)
     except IntegrityError as exc:
         raise TernError("validation_error", details={"phone": [DUPLICATE_PHONE]}) from exc
     return contact
+
+
+def contact_delete(*, contact: Contact, actor: Actor, ip: str | None = None) -> None:
+    """Remove a contact, audited with the number it had (its consents and suppressions stay)."""
+    with transaction.atomic():
+        audit_record(workspace=contact.workspace_id, actor=actor, action="contact.deleted",
+                     target=contact, ip=ip, before={"phone": contact.phone})  # fmt: skip
+        contact.delete()
 
 
 def template_create(*, workspace_id: str, name: str, body: str) -> Template:
@@ -67,9 +74,7 @@ def template_create(*, workspace_id: str, name: str, body: str) -> Template:
 
 def template_update(*, template: Template, changes: dict) -> Template:
     """Change a template's name or body."""
-    for field, value in changes.items():
-        setattr(template, field, value)
-    template.save()
+    model_update(instance=template, data=changes)
     return template
 
 
@@ -102,9 +107,7 @@ def campaign_update(*, campaign: Campaign, changes: dict) -> Campaign:
     """Change a draft (a campaign is edited only before its launch)."""
     with transaction.atomic():
         locked = _locked(campaign, allowed=(Campaign.DRAFT,), verb="edit")
-        for name, value in changes.items():
-            setattr(locked, name, value)
-        locked.save()
+        model_update(instance=locked, data=changes)
     return locked
 
 
@@ -202,10 +205,7 @@ def _transition(campaign: Campaign, actor: Actor, *, allowed: tuple, verb: str, 
     with transaction.atomic():
         locked = _locked(campaign, allowed=allowed, verb=verb)
         moved = move(locked)
-        locked.status = to
-        for name, value in changes.items():
-            setattr(locked, name, value)
-        locked.save()
+        model_update(instance=locked, data={"status": to, **changes})
         audit_record(workspace=locked.workspace_id, actor=actor, action=action, target=locked,
                      after={moved_as: moved})  # fmt: skip
         if to == Campaign.RUNNING:

@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from workspaces.admin import staff_actor
+from workspaces.admin_mixins import ReadOnlyAdminMixin
 from workspaces.errors import TernError
 
 from .models import Suppression
@@ -27,7 +28,7 @@ class RemovalForm(forms.Form):
 
 
 @admin.register(Suppression)
-class SuppressionAdmin(admin.ModelAdmin):
+class SuppressionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """No add, edit or delete: the one write is removal, for a reason, audited."""
 
     list_display = [
@@ -50,15 +51,6 @@ class SuppressionAdmin(admin.ModelAdmin):
     ordering = ["-created_at"]
     show_full_result_count = False
     change_form_template = "admin/compliance/suppression/change_form.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_remove_permission(self, request):
         """Staff who may change suppressions may remove one (through the form)."""

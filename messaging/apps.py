@@ -8,12 +8,12 @@ class MessagingConfig(AppConfig):
 
     def ready(self):
         """Plug into the hooks the lower apps offer (they may not import messaging)."""
-        from webhooks.signals import delivery_finished
+        from webhooks.hooks import register_delivery_finished
 
         from .exports import register as register_exports
         from .retention import register as register_purges
         from .timeline import record_webhook_outcome
 
-        delivery_finished.connect(record_webhook_outcome, dispatch_uid="messaging-webhook-outcome")
+        register_delivery_finished(record_webhook_outcome)
         register_exports()
         register_purges()

@@ -23,6 +23,7 @@ from workspaces.models import units_to_usd, usd_to_units
 from workspaces.selectors import month_start
 
 from . import pricing
+from .hooks import CAMPAIGN_GATES
 from .models import CampaignCounter, Message, MessageEvent, Status
 from .resources import message_event_data
 from .timeline import event_add
@@ -229,7 +230,6 @@ def _events_for(rows: list[tuple], event: str, detail: dict) -> None:
 # is already `sending` and finishes; after it, none is claimed. A held message goes back to its
 # campaign's pump (due time cleared), which books it a slot at the sender's pace on resume.
 HOLD, CANCEL = "hold", "cancel"
-CAMPAIGN_GATES: list = []
 
 
 def campaign_gate(*, campaign_id: str, lock: bool = False) -> str | None:

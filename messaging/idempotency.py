@@ -1,11 +1,12 @@
-"""Idempotency-Key handling (Stripe's rules, CONTRACT §4): claim, replay byte for byte, or 409."""
+"""Idempotency keys (Stripe's rules, CONTRACT §4): claim a key, find the answer to replay byte for
+byte, or refuse with 409. The HTTP side is `messaging.api.idempotency.IdempotentMixin`."""
 
 import hashlib
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.http import HttpResponse
 
 from workspaces import clock
 from workspaces.audit import canonical_json
@@ -24,6 +25,14 @@ def _kept_until(now):
 NOT_STORED_STATUSES = {409, 429}
 
 
+@dataclass(frozen=True)
+class StoredAnswer:
+    """The first request's answer, to be replayed byte for byte."""
+
+    status: int
+    body: bytes
+
+
 def request_hash(data) -> str:
     """SHA-256 of the request's canonical JSON."""
     return hashlib.sha256(canonical_json(data).encode()).hexdigest()
@@ -33,8 +42,8 @@ def _conflict(reason: str) -> TernError:
     return TernError("idempotency_conflict", reason, details={"reason": reason})
 
 
-def idempotency_claim(*, token, path: str, key: str, data) -> IdempotencyKey | HttpResponse:
-    """Claim the key for this request; or the stored response to replay; or raise a conflict."""
+def idempotency_claim(*, token, path: str, key: str, data) -> IdempotencyKey | StoredAnswer:
+    """Claim the key for this request; or the stored answer to replay; or raise a conflict."""
     if not 1 <= len(key) <= 255:
         raise TernError(
             "validation_error", details={"Idempotency-Key": ["Must be 1 to 255 characters."]}
@@ -64,7 +73,7 @@ def _insert(fields: dict, digest: str, now) -> IdempotencyKey | None:
         return None
 
 
-def _judge_existing(fields: dict, digest: str, now) -> IdempotencyKey | HttpResponse | None:
+def _judge_existing(fields: dict, digest: str, now) -> IdempotencyKey | StoredAnswer | None:
     """Replay, take over or refuse the key's row; None when the row has vanished meanwhile."""
     with transaction.atomic():
         existing = IdempotencyKey.objects.select_for_update().filter(**fields).first()
@@ -76,7 +85,7 @@ def _judge_existing(fields: dict, digest: str, now) -> IdempotencyKey | HttpResp
         if existing.request_hash != digest:
             raise _conflict("This key was used with a different request.")
         if existing.response_status is not None:
-            return replay(existing)
+            return StoredAnswer(existing.response_status, bytes(existing.response_body))
         if existing.locked_until and existing.locked_until > now:
             raise _conflict("The first request with this key is still in flight.")
         _reset(existing, digest, now)  # abandoned in flight: this request takes it over
@@ -87,15 +96,6 @@ def _reset(row: IdempotencyKey, digest: str, now) -> None:
     row.request_hash, row.response_status, row.response_body = digest, None, None
     row.locked_until, row.created_at, row.expires_at = now + IN_FLIGHT_FOR, now, _kept_until(now)
     row.save()
-
-
-def replay(row: IdempotencyKey) -> HttpResponse:
-    """The first request's stored response, byte for byte."""
-    response = HttpResponse(
-        bytes(row.response_body), status=row.response_status, content_type="application/json"
-    )
-    response["Idempotent-Replayed"] = "true"
-    return response
 
 
 def idempotency_finish(*, row: IdempotencyKey, status: int, body: bytes) -> None:

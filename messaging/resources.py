@@ -48,3 +48,31 @@ def message_event_data(message: Message) -> dict:
     data = message_resource(message, events=[])
     del data["timeline"]
     return data
+
+
+def refusal_resource(refusal) -> dict:
+    """A refused send; `count` is how many 429s a `rate_limited` row stands for."""
+    return {
+        "id": refusal.id,
+        "code": refusal.code,
+        "to": refusal.to_number,
+        "token": refusal.token_id,
+        "via": refusal.via,
+        "request_id": refusal.request_id,
+        "created_at": isoformat(refusal.created_at),
+        "count": refusal.count,
+        "from": refusal.from_number,  # last, as the API has always listed it
+    }
+
+
+def provider_exchange_resource(exchange) -> dict:
+    """One exchange with a provider, secrets already redacted."""
+    return {
+        "at": isoformat(exchange.at),
+        "kind": exchange.kind,
+        "method": exchange.method,
+        "url": exchange.url,
+        "status_code": exchange.status_code,
+        "headers": {str(k): None if v is None else str(v) for k, v in exchange.headers.items()},
+        "body": exchange.body,
+    }

@@ -35,6 +35,7 @@ from workspaces.selectors import month_start
 from . import pacing, pending_reports, pricing, recovery, sending
 from .campaign_messages import HOLD, campaign_gate, campaign_message_wait
 from .encoding import encode_body
+from .hooks import INBOUND_HANDLERS, TIMEZONE_LOOKUPS
 from .models import FINAL_STATUSES, STATUS_RANK, DuplicateGuard, Message, MessageEvent, Status
 from .policy import SendDraft, evaluate
 from .providers.base import (
@@ -200,11 +201,6 @@ def message_send(*, workspace: Workspace, test: bool, data: SendInput, received_
             if not _hold_for_quiet_hours(message):
                 _enqueue_on_commit(message)
     return message
-
-
-# Apps above messaging plug in here (campaigns: the contact's own time zone); messaging may not
-# import them. Each takes (workspace_id, phone) and returns an IANA zone or None.
-TIMEZONE_LOOKUPS: list = []
 
 
 def recipient_timezone(*, workspace_id: str, phone: str) -> str | None:
@@ -720,11 +716,6 @@ def _report_failure(locked: Message, report: StatusReport) -> None:
         _carrier_suppress(locked, entry.code)
     if locked.review:
         event_add(locked, "review_opened", {"code": entry.code})
-
-
-# Apps above messaging act on replies here (campaigns: opt-out words); each takes (inbound
-# message, workspace) and returns True when it acted.
-INBOUND_HANDLERS: list = []
 
 
 def inbound_receive(*, sms: InboundSMS) -> Message | None:

@@ -41,7 +41,7 @@ def event_add_once(
     return True
 
 
-def record_webhook_outcome(sender, *, delivery, succeeded: bool, **kwargs) -> None:
+def record_webhook_outcome(*, delivery, succeeded: bool) -> None:
     """A finished webhook delivery of a message event joins that message's timeline."""
     event = delivery.event
     if not event.type.startswith("message."):

@@ -14,6 +14,7 @@ from standardwebhooks.webhooks import Webhook
 from workspaces import clock
 from workspaces.audit import Actor, audit_record, canonical_json
 from workspaces.errors import TernError
+from workspaces.updates import model_update
 
 from . import crypto, ssrf
 from .events import (
@@ -23,8 +24,8 @@ from .events import (
     enqueue_many_on_commit,
     enqueue_on_commit,
 )
+from .hooks import DELIVERY_FINISHED
 from .models import DeliveryAttempt, Event, WebhookDelivery, WebhookEndpoint
-from .signals import delivery_finished
 
 logger = logging.getLogger("tern.webhooks")
 
@@ -82,20 +83,34 @@ def endpoint_update(
     """Change url, events, description or enabled; re-enabling clears the disabled state."""
     if "url" in changes:
         _check_target(changes["url"])
-    before = {f: getattr(endpoint, f) for f in changes}
-    for field, value in changes.items():
-        setattr(endpoint, field, sorted(set(value)) if field == "events" else value)
-    if changes.get("enabled") is False and endpoint.disabled_at is None:
-        endpoint.disabled_at, endpoint.disabled_reason = clock.now(), "disabled by a user"
-    if changes.get("enabled") is True:
-        endpoint.disabled_at, endpoint.disabled_reason = None, ""
-        endpoint.last_success_at, endpoint.failing_since = clock.now(), None  # a fresh start
+    data = {**changes, **_enabled_state(endpoint, changes)}
+    if "events" in changes:
+        data["events"] = sorted(set(changes["events"]))
     with transaction.atomic():
-        endpoint.save()
-        audit_record(workspace=endpoint.workspace_id, actor=actor, ip=ip, target=endpoint,
-                     action="webhook_endpoint.updated", before=before,
-                     after={f: getattr(endpoint, f) for f in changes})  # fmt: skip
+        update = model_update(instance=endpoint, data=data)
+        audit_record(
+            workspace=endpoint.workspace_id,
+            actor=actor,
+            ip=ip,
+            target=endpoint,
+            action="webhook_endpoint.updated",
+            **update.audit(changes, changed_only=False),
+        )
     return endpoint
+
+
+def _enabled_state(endpoint: WebhookEndpoint, changes: dict) -> dict:
+    """The disabled state that goes with a change of `enabled`: re-enabling clears it."""
+    if changes.get("enabled") is False and endpoint.disabled_at is None:
+        return {"disabled_at": clock.now(), "disabled_reason": "disabled by a user"}
+    if changes.get("enabled") is True:  # a fresh start
+        return {
+            "disabled_at": None,
+            "disabled_reason": "",
+            "last_success_at": clock.now(),
+            "failing_since": None,
+        }
+    return {}
 
 
 def endpoint_rotate_secret(
@@ -328,7 +343,8 @@ def _finish(delivery: WebhookDelivery, *, succeeded: bool, outcome: _Outcome) ->
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=delivery.status, next_retry_at=None, leased_until=None
         )
-        delivery_finished.send(sender=WebhookDelivery, delivery=delivery, succeeded=succeeded)
+        for hook in DELIVERY_FINISHED:  # e.g. messaging's timeline
+            hook(delivery=delivery, succeeded=succeeded)
     return delivery
 
 

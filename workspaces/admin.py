@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 
+from .admin_mixins import NoAddDeleteAdminMixin, NoDeleteAdminMixin, ReadOnlyAdminMixin
 from .audit import Actor
 from .models import ApiToken, AuditEvent, Membership, Sender, Workspace
 from .selectors import month_to_date_spend
@@ -20,7 +21,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Workspace)
-class WorkspaceAdmin(admin.ModelAdmin):
+class WorkspaceAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     """Spend limit, month-to-date spend, countries, test mode, provider; changes audited."""
 
     list_display = [
@@ -57,12 +58,9 @@ class WorkspaceAdmin(admin.ModelAdmin):
             reason="changed in the staff admin",
         )
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Tokens are read-only here (their secrets were never stored); staff may revoke."""
 
     list_display = [
@@ -79,15 +77,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
     actions = ["revoke"]
     exclude = ["secret_hash"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.action(description="Revoke selected tokens (audited)")
     def revoke(self, request, queryset):
         for token in queryset:
@@ -98,7 +87,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(Sender)
-class SenderAdmin(admin.ModelAdmin):
+class SenderAdmin(NoAddDeleteAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "workspace",
@@ -113,15 +102,9 @@ class SenderAdmin(admin.ModelAdmin):
     search_fields = ["number"]
     readonly_fields = ["id", "workspace", "number", "created_at", "removed_at"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only for everyone, superusers included: the database refuses changes anyway."""
 
     list_display = [
@@ -139,12 +122,3 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -16,6 +16,7 @@ from .errors import TernError
 from .models import ApiToken, AuditChainHead, Heartbeat, Membership, Sender, Workspace
 from .permissions import require_live_token
 from .scopes import ALL_SCOPES, OWNER, scopes_for_role
+from .updates import model_update
 
 TOKEN_ALPHABET = string.ascii_letters + string.digits
 TOKEN_PREFIXES = {ApiToken.LIVE: "tern_live_", ApiToken.TEST: "tern_test_"}
@@ -80,22 +81,17 @@ def workspace_update(
 ) -> Workspace:
     """Apply settings changes under a row lock, audited with before and after."""
     locked = Workspace.objects.select_for_update().get(pk=workspace.pk)
-    before = workspace_snapshot(locked)
-    for field, value in changes.items():
-        setattr(locked, field, value)
-    locked.save()
-    after = workspace_snapshot(locked)
-    changed = sorted(f for f in after if after[f] != before[f])
-    if changed:
+    update = model_update(instance=locked, data=changes)
+    audited = update.audit(AUDITED_WORKSPACE_FIELDS)
+    if audited["after"]:
         audit_record(
             workspace=locked,
             actor=actor,
             action="workspace.updated",
             target=locked,
-            before={f: before[f] for f in changed},
-            after={f: after[f] for f in changed},
             ip=ip,
             reason=reason,
+            **audited,
         )
     return locked
 

@@ -2,9 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
-from .campaigns import CampaignViewSet
-from .imports import ContactImportViewSet
-from .views import ContactViewSet, TemplateViewSet
+from .views import CampaignViewSet, ContactImportViewSet, ContactViewSet, TemplateViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("contacts", ContactViewSet, basename="contact")

@@ -1,82 +1,38 @@
-"""`/api/v1/contacts` and `/api/v1/templates` (CONTRACT §7): parse, call a service, render."""
-
-import json
-from zoneinfo import available_timezones
+"""`/api/v1/contacts`, `/templates`, `/campaigns`, `/contact-imports` (CONTRACT §7): parse,
+call a service, render."""
 
 import django_filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers
+from rest_framework import mixins
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from messaging.encoding import encode_body
-from messaging.pricing import price_for
-from workspaces.api.base import ListRetrieveViewSet
-from workspaces.api.filtering import CreatedRangeFilterSet
-from workspaces.errors import TernError
-from workspaces.phones import country_of, to_e164
+from workspaces.api.base import ListRetrieveViewSet, client_ip, created
+from workspaces.api.filtering import CreatedRangeFilterSet, StrictFilterSet
+from workspaces.phones import to_e164
 
-from .. import services
-from ..models import Contact, Template
-from ..rendering import MissingMergeField, render, unknown_fields
-from .schemas import CONTACT_EXAMPLE, PREVIEW_EXAMPLE, TEMPLATE_EXAMPLE
-
-_ZONES = None
-# Documented bounds of contacts' and templates' free text (the schema shows them).
-ATTRIBUTES_MAX_KEYS, ATTRIBUTE_KEY_MAX, ATTRIBUTES_MAX_BYTES = 50, 64, 4096
-TEMPLATE_BODY_MAX = 1600  # as a campaign's own body
-
-
-def _zones() -> set[str]:
-    global _ZONES
-    _ZONES = _ZONES or available_timezones()
-    return _ZONES
-
-
-class ContactSerializer(serializers.ModelSerializer):
-    """`phone first_name last_name timezone tags attributes` (+ id and times)."""
-
-    tags = serializers.ListField(
-        child=serializers.CharField(max_length=64), required=False, max_length=100
-    )
-    attributes = serializers.DictField(
-        required=False,
-        help_text=f"At most {ATTRIBUTES_MAX_KEYS} keys of at most {ATTRIBUTE_KEY_MAX} characters,"
-        f" {ATTRIBUTES_MAX_BYTES} bytes of JSON in all.",
-    )
-
-    class Meta:
-        model = Contact
-        fields = ["id", "phone", "first_name", "last_name", "timezone", "tags", "attributes",
-                  "created_at", "updated_at"]  # fmt: skip
-        read_only_fields = ["id", "created_at", "updated_at"]
-
-    def validate_phone(self, value):
-        """E.164 after the workspace's default country."""
-        number = to_e164(value, self.context["workspace"].default_country)
-        if not number:
-            raise serializers.ValidationError("Not a valid phone number.")
-        return number
-
-    def validate_timezone(self, value):
-        """An IANA time zone name, or empty."""
-        if value and value not in _zones():
-            raise serializers.ValidationError("Not an IANA time zone (e.g. America/Chicago).")
-        return value
-
-    def validate_tags(self, value):
-        """Unique, trimmed."""
-        return sorted({t.strip() for t in value if t.strip()})
-
-    def validate_attributes(self, value):
-        """Small: they are merged into messages and travel with every contact."""
-        if len(value) > ATTRIBUTES_MAX_KEYS:
-            raise serializers.ValidationError(f"At most {ATTRIBUTES_MAX_KEYS} attributes.")
-        if any(len(key) > ATTRIBUTE_KEY_MAX for key in value):
-            raise serializers.ValidationError(f"Keys are at most {ATTRIBUTE_KEY_MAX} characters.")
-        if len(json.dumps(value).encode()) > ATTRIBUTES_MAX_BYTES:
-            raise serializers.ValidationError(f"At most {ATTRIBUTES_MAX_BYTES} bytes of JSON.")
-        return value
+from .. import imports, selectors, services
+from ..models import Campaign, Contact, ContactImport, Template
+from ..resources import campaign_resource, template_preview_resource
+from .schemas import (
+    CAMPAIGN_EXAMPLE,
+    CONTACT_EXAMPLE,
+    PREVIEW_EXAMPLE,
+    TEMPLATE_EXAMPLE,
+    CampaignShape,
+)
+from .serializers import (
+    STATUSES,
+    CampaignSerializer,
+    ContactImportCreateSerializer,
+    ContactImportSerializer,
+    ContactSerializer,
+    DryRunSerializer,
+    PreviewResultSerializer,
+    PreviewSerializer,
+    TemplateSerializer,
+)
 
 
 class ContactFilter(CreatedRangeFilterSet):
@@ -133,48 +89,8 @@ class ContactViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         """Remove the contact (200 with it as it was)."""
         contact = self.get_object()
         data = ContactSerializer(contact).data
-        contact.delete()
+        services.contact_delete(contact=contact, actor=self.actor, ip=client_ip(request))
         return Response(data)
-
-
-class TemplateSerializer(serializers.ModelSerializer):
-    """`name`, `body`; unknown merge fields are refused at save."""
-
-    body = serializers.CharField(max_length=TEMPLATE_BODY_MAX)
-
-    class Meta:
-        model = Template
-        fields = ["id", "name", "body", "created_at", "updated_at"]
-        read_only_fields = ["id", "created_at", "updated_at"]
-
-    def validate_body(self, value):
-        """Only first_name, last_name, phone and attributes.KEY may be merged."""
-        unknown = unknown_fields(value)
-        if unknown:
-            raise serializers.ValidationError(f"Unknown merge fields: {', '.join(unknown)}")
-        return value
-
-
-class PreviewSerializer(serializers.Serializer):
-    """`{"contact": id}` or `{"phone"}`."""
-
-    contact = serializers.CharField(required=False, max_length=40)
-    phone = serializers.CharField(required=False, max_length=32)
-
-    def validate(self, attrs):
-        """Exactly one of the two."""
-        if bool(attrs.get("contact")) == bool(attrs.get("phone")):
-            raise serializers.ValidationError("Give either `contact` or `phone`.")
-        return attrs
-
-
-class PreviewResultSerializer(serializers.Serializer):
-    """`{"body", "encoding", "segments", "price"}`."""
-
-    body = serializers.CharField()
-    encoding = serializers.CharField()
-    segments = serializers.IntegerField()
-    price = serializers.CharField()
 
 
 class TemplateViewSet(ListRetrieveViewSet):
@@ -215,28 +131,144 @@ class TemplateViewSet(ListRetrieveViewSet):
         template = self.get_object()
         form = PreviewSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        values = self._recipient(request, form.validated_data)
-        try:
-            body = render(template.body, values)
-        except MissingMergeField as missing:
-            raise TernError("missing_merge_field",
-                            details={"field": missing.field}) from missing  # fmt: skip
-        encoded = encode_body(body)
-        country = country_of(values["phone"]) or request.workspace.default_country
-        price = price_for(workspace=request.workspace, country=country,
-                          segments=encoded.segments, test=request.token.is_test)  # fmt: skip
-        return Response({"body": body, "encoding": encoded.encoding,
-                         "segments": encoded.segments, "price": f"{price:.4f}"})  # fmt: skip
+        preview = selectors.template_preview(
+            workspace=request.workspace,
+            template=template,
+            test=request.token.is_test,
+            contact_id=form.validated_data.get("contact", ""),
+            phone=form.validated_data.get("phone", ""),
+        )
+        return Response(template_preview_resource(preview))
 
-    def _recipient(self, request, data: dict) -> dict:
-        if data.get("contact"):
-            contact = Contact.objects.for_workspace(request.workspace).filter(
-                pk=data["contact"]).first()  # fmt: skip
-            if contact is None:
-                raise TernError("not_found", "There is no such contact in this workspace.")
-            return {"first_name": contact.first_name, "last_name": contact.last_name,
-                    "phone": contact.phone, "attributes": contact.attributes}  # fmt: skip
-        phone = to_e164(data["phone"], request.workspace.default_country)
-        if not phone:
-            raise TernError("invalid_number", details={"phone": data["phone"]})
-        return {"phone": phone}
+
+# What a launch (and its dry run) answers when the campaign's `from` cannot send.
+SENDER_ERRORS = ("sender_not_sms_capable", "toll_free_not_verified")
+
+
+class CampaignViewSet(ListRetrieveViewSet):
+    """Broadcasts: edited as drafts, then launched, paused, resumed or stopped."""
+
+    model = Campaign
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    required_scopes = {"list": "campaigns:read", "retrieve": "campaigns:read",
+                       "create": "campaigns:write", "partial_update": "campaigns:write",
+                       "dry_run": "campaigns:read", "launch": "campaigns:write",
+                       "pause": "campaigns:write", "resume": "campaigns:write",
+                       "stop": "campaigns:write"}  # fmt: skip
+    error_codes = {"partial_update": ("invalid_state",), "dry_run": SENDER_ERRORS,
+                   "launch": ("invalid_state", "spend_limit_exceeded", *SENDER_ERRORS),
+                   "pause": ("invalid_state",), "resume": ("invalid_state",),
+                   "stop": ("invalid_state",)}  # fmt: skip
+
+    def get_serializer_class(self):
+        """The write serializer (the resource itself is a plain function)."""
+        return CampaignSerializer
+
+    @extend_schema(responses={200: CampaignShape(many=True)})
+    def list(self, request):
+        """The workspace's campaigns, newest first."""
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([campaign_resource(c) for c in page])
+
+    @extend_schema(responses={200: CampaignShape})
+    def retrieve(self, request, pk=None):
+        """One campaign with its live stats."""
+        return Response(campaign_resource(self.get_object()))
+
+    @extend_schema(responses={201: CampaignShape}, examples=[CAMPAIGN_EXAMPLE])
+    def create(self, request):
+        """A draft campaign."""
+        form = CampaignSerializer(data=request.data, context=self.get_serializer_context())
+        form.is_valid(raise_exception=True)
+        campaign = services.campaign_create(workspace_id=request.workspace.pk,
+                                            test=request.token.is_test, actor=self.actor,
+                                            **form.validated_data)  # fmt: skip
+        return Response(campaign_resource(campaign), status=201)
+
+    @extend_schema(responses={200: CampaignShape})
+    def partial_update(self, request, pk=None):
+        """Change a draft (409 `invalid_state` once launched)."""
+        form = CampaignSerializer(data=request.data, partial=True,
+                                  context=self.get_serializer_context())  # fmt: skip
+        form.is_valid(raise_exception=True)
+        campaign = services.campaign_update(campaign=self.get_object(),
+                                            changes=form.validated_data)  # fmt: skip
+        return Response(campaign_resource(campaign))
+
+    @extend_schema(request=None, responses={200: DryRunSerializer})
+    @action(detail=True, methods=["post"], url_path="dry-run")
+    def dry_run(self, request, pk=None):
+        """What a launch would do now; nothing is sent or written."""
+        return Response(services.campaign_dry_run(campaign=self.get_object()))
+
+    def _act(self, verb):
+        campaign = verb(campaign=self.get_object(), actor=self.actor)
+        return Response(campaign_resource(campaign))
+
+    @extend_schema(request=None, responses={200: CampaignShape})
+    @action(detail=True, methods=["post"])
+    def launch(self, request, pk=None):
+        """Draft → running (scheduled with a future `send_at`); reserves the whole cost (402)."""
+        return self._act(services.campaign_launch)
+
+    @extend_schema(request=None, responses={200: CampaignShape})
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        """Running → paused."""
+        return self._act(services.campaign_pause)
+
+    @extend_schema(request=None, responses={200: CampaignShape})
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        """Paused → running."""
+        return self._act(services.campaign_resume)
+
+    @extend_schema(request=None, responses={200: CampaignShape})
+    @action(detail=True, methods=["post"])
+    def stop(self, request, pk=None):
+        """Scheduled, running or paused → stopped; unsent messages are canceled."""
+        return self._act(services.campaign_stop)
+
+
+class ContactImportFilter(StrictFilterSet):
+    """`?status=`."""
+
+    status = django_filters.ChoiceFilter(choices=[(s, s) for s in STATUSES])
+
+    class Meta:
+        model = ContactImport
+        fields = ["status"]
+
+
+class ContactImportViewSet(ListRetrieveViewSet):
+    """CSV imports of contacts, read on the worker; each keeps a report of the rows it refused."""
+
+    model = ContactImport
+    serializer_class = ContactImportSerializer
+    filterset_class = ContactImportFilter
+    parser_classes = [MultiPartParser]
+    http_method_names = ["get", "post", "head", "options"]
+    required_scopes = {"list": "contacts:read", "retrieve": "contacts:read",
+                       "create": "contacts:write"}  # fmt: skip
+
+    def get_queryset(self):
+        """The workspace's imports (imports are not split by mode)."""
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular, without a token
+            return ContactImport.objects.none()
+        return super().get_queryset()
+
+    @extend_schema(request=ContactImportCreateSerializer, responses={202: ContactImportSerializer})
+    def create(self, request):
+        """Upload a CSV: 202 with the import, `pending`; 400 when it has no `phone` column."""
+        form = ContactImportCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        contact_import = imports.contact_import_create(
+            workspace_id=request.workspace.pk,
+            upload=data["file"],
+            tags=data["tags"],
+            consent_disclosure=data["consent_disclosure"].strip(),
+            actor=self.actor,
+            ip=client_ip(request),
+        )
+        return created(ContactImportSerializer, contact_import, status=202)

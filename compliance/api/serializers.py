@@ -1,8 +1,119 @@
-"""Shapes of exports (CONTRACT §9): the create request and the export resource."""
+"""Shapes of suppressions, consents and exports (CONTRACT §6, §13)."""
 
 from rest_framework import serializers
 
+from workspaces.api.references import WorkspaceIdField
+from workspaces.phones import to_e164
+
 from ..exports import FORMATS, export_kinds, export_resource
+from ..models import Consent, Suppression
+from ..resources import consent_resource, suppression_resource
+
+
+def _phone(value: str, workspace) -> str:
+    number = to_e164(value, workspace.default_country)
+    if not number:
+        raise serializers.ValidationError("Not a valid phone number.")
+    return number
+
+
+class SuppressionCreateSerializer(serializers.Serializer):
+    """`{"phone", "reason", "scope": "workspace" | "campaign", "campaign"}`."""
+
+    phone = serializers.CharField(max_length=32)
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    scope = serializers.ChoiceField(choices=["workspace", "campaign"], default="workspace")
+    campaign = WorkspaceIdField("cmp", noun="campaign", required=False, allow_blank=True,
+                                default="")  # fmt: skip
+
+    def validate_phone(self, value):
+        """E.164 after the workspace's default country."""
+        return _phone(value, self.context["workspace"])
+
+    def validate(self, attrs):
+        """A campaign suppression names its campaign; a workspace one does not."""
+        if attrs["scope"] == "campaign" and not attrs["campaign"]:
+            raise serializers.ValidationError({"campaign": ["Required for a campaign scope."]})
+        if attrs["scope"] == "workspace":
+            attrs["campaign"] = ""
+        return attrs
+
+
+class SuppressionSerializer(serializers.Serializer):
+    """Schema of the suppression resource (rendered by `suppression_resource`)."""
+
+    id = serializers.CharField()
+    phone = serializers.CharField()
+    scope = serializers.ChoiceField(choices=[Suppression.WORKSPACE, Suppression.CAMPAIGN])
+    campaign = serializers.CharField(allow_null=True)
+    source = serializers.ChoiceField(choices=Suppression.SOURCES)
+    reason = serializers.CharField()
+    active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField()
+    removed_at = serializers.DateTimeField(allow_null=True)
+    removed_by = serializers.CharField(allow_null=True)
+    removal_reason = serializers.CharField(allow_null=True)
+
+    def to_representation(self, instance):
+        return suppression_resource(instance)
+
+
+class ConsentCreateSerializer(serializers.Serializer):
+    """CONTRACT §6's consent record."""
+
+    action = serializers.ChoiceField(choices=[Consent.GRANT, Consent.REVOKE], default=Consent.GRANT)
+    phone = serializers.CharField(max_length=32)
+    scope = WorkspaceIdField(
+        "cmp",
+        noun="campaign",
+        literals=["workspace"],
+        default="workspace",
+        help_text='"workspace", or the id of a campaign of this workspace.',
+    )
+    category = serializers.ChoiceField(choices=["marketing"], default="marketing")
+    method = serializers.ChoiceField(choices=Consent.METHODS)
+    disclosure = serializers.CharField(max_length=5000, required=False, allow_blank=True,
+                                       default="")  # fmt: skip
+    captured_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    ip = serializers.IPAddressField(required=False, allow_blank=True, default="")
+    user_agent = serializers.CharField(max_length=500, required=False, allow_blank=True,
+                                       default="")  # fmt: skip
+    source_url = serializers.URLField(max_length=2000, required=False, allow_blank=True,
+                                      default="")  # fmt: skip
+
+    def validate_phone(self, value):
+        """E.164 after the workspace's default country."""
+        return _phone(value, self.context["workspace"])
+
+    def validate(self, attrs):
+        """A grant records what the person was told."""
+        if attrs["action"] == Consent.GRANT and not attrs["disclosure"]:
+            raise serializers.ValidationError(
+                {"disclosure": ["A grant must record the disclosure shown to the person."]}
+            )
+        return attrs
+
+
+class ConsentSerializer(serializers.Serializer):
+    """Schema of the consent resource (rendered by `consent_resource`)."""
+
+    id = serializers.CharField()
+    action = serializers.ChoiceField(choices=[Consent.GRANT, Consent.REVOKE])
+    phone = serializers.CharField()
+    scope = serializers.CharField(help_text='"workspace", or the id of one campaign.')
+    category = serializers.ChoiceField(choices=["marketing"])
+    method = serializers.ChoiceField(choices=Consent.METHODS)
+    disclosure = serializers.CharField()
+    captured_at = serializers.DateTimeField()
+    ip = serializers.CharField()
+    user_agent = serializers.CharField()
+    source_url = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField()
+
+    def to_representation(self, instance):
+        return consent_resource(instance)
 
 
 class ExportCreateSerializer(serializers.Serializer):

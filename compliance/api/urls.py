@@ -2,8 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
-from .records import ConsentViewSet, SuppressionViewSet
-from .views import ExportViewSet
+from .views import ConsentViewSet, ExportViewSet, SuppressionViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("suppressions", SuppressionViewSet, basename="suppression")

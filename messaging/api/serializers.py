@@ -1,4 +1,4 @@
-"""The message resource (CONTRACT §4) and the shapes of send requests."""
+"""Shapes of messages, sends, batches, refusals and provider exchanges (CONTRACT §4, §13)."""
 
 import json
 from datetime import timedelta
@@ -11,10 +11,18 @@ from workspaces.api.openapi import DeliveryErrorShape
 from workspaces.api.schema import ErrorEnvelopeSerializer
 
 from ..models import Message, Status
-from ..resources import event_resource, message_resource  # noqa: F401 (re-exported)
+from ..records import ProviderExchange, Refusal
+from ..resources import (  # noqa: F401 (re-exported)
+    event_resource,
+    message_resource,
+    provider_exchange_resource,
+    refusal_resource,
+)
 
 MAX_BODY_CHARS = 5000
+
 MAX_METADATA_BYTES = 4096
+
 MAX_SEND_AT_DAYS = 35  # CONTRACT §4: `send_at` at most 35 days ahead
 
 
@@ -141,3 +149,47 @@ class BatchResultSerializer(serializers.Serializer):
         resource_type_field_name=None,
         many=True,
     )
+
+
+class RefusalSerializer(serializers.ModelSerializer):
+    """`{"id", "code", "to", "from", "token", "via", "request_id", "created_at", "count"}`.
+
+    `count` is how many 429s a `rate_limited` row stands for (its token's minute); 1 otherwise.
+    """
+
+    to = serializers.CharField(source="to_number")
+    from_ = serializers.CharField(source="from_number")
+    token = serializers.CharField(source="token_id")
+
+    class Meta:
+        model = Refusal
+        fields = ["id", "code", "to", "from_", "token", "via", "request_id", "created_at", "count"]
+        read_only_fields = fields
+
+    def get_fields(self):
+        """`from` is a Python keyword: declared as `from_`, rendered as `from`."""
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+    def to_representation(self, instance):
+        """Rendered by `refusal_resource` (the fields above document and parse)."""
+        return refusal_resource(instance)
+
+
+class ProviderExchangeSerializer(serializers.ModelSerializer):
+    """`{"at", "kind", "method", "url", "status_code", "headers", "body"}`, secrets redacted."""
+
+    kind = serializers.ChoiceField(
+        choices=[ProviderExchange.REQUEST, ProviderExchange.RESPONSE, ProviderExchange.CALLBACK]
+    )
+    headers = serializers.DictField(child=serializers.CharField())
+
+    class Meta:
+        model = ProviderExchange
+        fields = ["at", "kind", "method", "url", "status_code", "headers", "body"]
+        read_only_fields = fields
+
+    def to_representation(self, instance):
+        """Rendered by `provider_exchange_resource` (the fields above document and parse)."""
+        return provider_exchange_resource(instance)

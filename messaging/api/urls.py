@@ -2,8 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
-from .records import RefusalViewSet
-from .views import MessageViewSet
+from .views import MessageViewSet, RefusalViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("messages", MessageViewSet, basename="message")

@@ -1,36 +1,40 @@
-"""`/api/v1/messages`: send, batch, list, read, cancel — parse, call a service, render."""
+"""`/api/v1/messages` (send, batch, list, read, cancel) and `/refusals`: parse, call a service,
+render."""
 
 import django_filters
-from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from workspaces import clock
-from workspaces.api.base import ListRetrieveViewSet
-from workspaces.api.exceptions import as_tern_error, handle_exception
+from workspaces.api.base import ListRetrieveViewSet, WorkspaceViewSet
+from workspaces.api.exceptions import as_tern_error
 from workspaces.api.filtering import CreatedRangeFilterSet, choice_filter
 from workspaces.api.openapi import example
-from workspaces.errors import TernError
+from workspaces.errors import CATALOGUE, TernError
 from workspaces.phones import to_e164
 
 from .. import services
 from ..batch import message_send_batch
-from ..idempotency import idempotency_claim, idempotency_finish
 from ..models import Message
 from ..provider_log import provider_log_list
+from ..records import Refusal
 from ..refusals import SendOrigin, refusal_record, refusals_record
-from .records import ProviderExchangeSerializer, provider_log_response
+from ..resources import event_resource, message_resource  # noqa: F401 (re-exported)
+from .idempotency import IdempotentMixin
 from .serializers import (
     BatchRequestSerializer,
     BatchResultSerializer,
     BatchSerializer,
     MessageSerializer,
+    ProviderExchangeSerializer,
+    RefusalSerializer,
     SendSerializer,
-    message_resource,
 )
+
+REFUSAL_CODES = sorted(code for code, spec in CATALOGUE.items() if spec.http_status)
 
 SEND_ERRORS = (
     "invalid_number",
@@ -48,14 +52,18 @@ SEND_ERRORS = (
     "idempotency_conflict",
     "spend_limit_exceeded",
 )
+
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
     {"type": "string", "minLength": 1, "maxLength": 255},
     OpenApiParameter.HEADER,
     description="1–255 characters; replays for 24 h",
 )
+
+
 # From the workspace's default sender; the numbers are fictional (555-01xx).
 SEND_EXAMPLE = example("A text message", {"to": "+14155550123", "body": "Your code is 482913"})
+
 BATCH_EXAMPLE = example(
     "Two messages",
     {"messages": [{"to": "+14155550124", "body": "Your order shipped."},
@@ -122,7 +130,7 @@ def _send_input(validated: dict) -> services.SendInput:
     )
 
 
-class MessageViewSet(ListRetrieveViewSet):
+class MessageViewSet(IdempotentMixin, ListRetrieveViewSet):
     """Send messages and follow them along their timeline."""
 
     model = Message
@@ -182,7 +190,7 @@ class MessageViewSet(ListRetrieveViewSet):
         received_at = clock.now()
         form = SendSerializer(data=request.data, context={"workspace": request.workspace})
         form.is_valid(raise_exception=True)
-        return self._idempotent(
+        return self.idempotent(
             request,
             lambda: Response(
                 message_resource(
@@ -209,7 +217,7 @@ class MessageViewSet(ListRetrieveViewSet):
         received_at = clock.now()
         form = BatchSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        return self._idempotent(
+        return self.idempotent(
             request, lambda: Response({"results": self._batch_results(request, form, received_at)})
         )
 
@@ -254,25 +262,36 @@ class MessageViewSet(ListRetrieveViewSet):
         """Cancel a scheduled message, or a queued one not yet claimed by a worker."""
         return Response(message_resource(services.message_cancel(message=self.get_object())))
 
-    def _idempotent(self, request, handler) -> HttpResponse:
-        """Run `handler` under the request's Idempotency-Key, storing what it answered."""
-        key = request.headers.get("Idempotency-Key")
-        if key is None:
-            return handler()
-        claim = idempotency_claim(
-            token=request.token, path=request.path, key=key, data=request.data
-        )
-        if isinstance(claim, HttpResponse):
-            return claim
-        try:
-            response = handler()
-        except Exception as exc:
-            self._record_refusal(exc)
-            response = handle_exception(exc, {"request": request, "view": self})
-        body = JSONRenderer().render(response.data)
-        idempotency_finish(row=claim, status=response.status_code, body=body)
-        rendered = HttpResponse(body, status=response.status_code, content_type="application/json")
-        for name, value in response.items():
-            if name.lower() != "content-type":
-                rendered[name] = value
-        return rendered
+    def idempotent_error_response(self, exc):
+        """A refused send is kept in the refusals log before its answer is stored."""
+        self._record_refusal(exc)
+        return super().idempotent_error_response(exc)
+
+
+class RefusalFilter(CreatedRangeFilterSet):
+    """`?code=`; `created_after` inclusive, `created_before` exclusive."""
+
+    code = choice_filter(REFUSAL_CODES)
+
+    class Meta:
+        model = Refusal
+        fields = ["code", "created_after", "created_before"]
+
+
+class RefusalViewSet(mixins.ListModelMixin, WorkspaceViewSet):
+    """Sends Tern refused in the token's mode, newest first (an integrator's error log)."""
+
+    model = Refusal
+    serializer_class = RefusalSerializer
+    filterset_class = RefusalFilter
+    required_scopes = {"list": "messages:read"}
+
+    def list(self, request):
+        """Newest first, cursor-paginated; filters `code`, `created_after`, `created_before`."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+def provider_log_response(exchanges) -> Response:
+    """The provider log as a JSON list, oldest first."""
+    return Response(ProviderExchangeSerializer(exchanges, many=True).data)

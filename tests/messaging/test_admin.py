@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from compliance.models import Suppression
 from compliance.services import suppression_create, suppression_remove
-from messaging.admin import human_gap
+from messaging.admin.timeline import human_gap
 from messaging.models import Message, Status
 from messaging.review import review_mark_reviewed
 from messaging.services import delivery_failed

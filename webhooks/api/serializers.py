@@ -6,6 +6,13 @@ from rest_framework import serializers
 
 from ..events import EVENT_TYPES
 from ..models import DeliveryAttempt, Event, WebhookDelivery, WebhookEndpoint
+from ..resources import (
+    delivery_attempt_resource,
+    delivery_resource,
+    endpoint_mode,
+    endpoint_resource,
+    webhook_event_resource,
+)
 
 # `ping` is sent by POST …/test alone: nobody subscribes to it.
 SUBSCRIBABLE = tuple(t for t in EVENT_TYPES if t != "ping")
@@ -36,7 +43,11 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ChoiceField(choices=MODES))
     def get_mode(self, endpoint) -> str:
         """`test` or `live`: the mode of the token that created it."""
-        return "test" if endpoint.test else "live"
+        return endpoint_mode(endpoint)
+
+    def to_representation(self, instance):
+        """Rendered by `endpoint_resource` (the fields above document and parse)."""
+        return endpoint_resource(instance)
 
 
 class WebhookEndpointSecretSerializer(WebhookEndpointSerializer):
@@ -110,6 +121,10 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
         fields = ["number", "at", "response_code", "latency_ms", "response_body", "error"]
         read_only_fields = fields
 
+    def to_representation(self, instance):
+        """Rendered by `delivery_attempt_resource` (the fields above document and parse)."""
+        return delivery_attempt_resource(instance)
+
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
     """One event on its way to one endpoint, with every attempt made."""
@@ -144,6 +159,10 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance):
+        """Rendered by `delivery_resource` (the fields above document and parse)."""
+        return delivery_resource(instance)
+
 
 class EventSerializer(serializers.ModelSerializer):
     """An event as webhooks carry it: `{"id", "type", "created_at", "test", "data"}`."""
@@ -154,3 +173,7 @@ class EventSerializer(serializers.ModelSerializer):
         model = Event
         fields = ["id", "type", "created_at", "test", "data"]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        """Rendered by `webhook_event_resource` (the fields above document and parse)."""
+        return webhook_event_resource(instance)

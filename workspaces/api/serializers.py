@@ -7,6 +7,7 @@ from rest_framework import serializers
 from .. import selectors
 from ..models import ApiToken, AuditEvent, Sender, Workspace
 from ..phones import SUPPORTED_REGIONS, country_of, to_e164
+from ..resources import audit_event_resource, sender_resource, token_resource, workspace_resource
 from ..scopes import ALL_SCOPES
 from .openapi import ActorShape, TargetShape
 
@@ -38,6 +39,10 @@ class TokenSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance):
+        """Rendered by `token_resource` (the fields above document and parse)."""
+        return token_resource(instance)
+
 
 class TokenCreatedSerializer(TokenSerializer):
     """The creation answer: the one time the secret `token` is shown."""
@@ -47,6 +52,10 @@ class TokenCreatedSerializer(TokenSerializer):
     class Meta(TokenSerializer.Meta):
         fields = [*TokenSerializer.Meta.fields, "token"]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        """Rendered by `token_resource` (the fields above document and parse)."""
+        return {**token_resource(instance), "token": instance.token}
 
 
 class TokenCreateSerializer(serializers.Serializer):
@@ -164,6 +173,10 @@ class WorkspaceSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("Not an active sender of this workspace.")
         return value
 
+    def to_representation(self, instance):
+        """Rendered by `workspace_resource` (the fields above document and parse)."""
+        return workspace_resource(instance)
+
 
 class SenderSerializer(serializers.ModelSerializer):
     """A sending number; `mps` defaults to its kind's rate and may only lower it."""
@@ -202,6 +215,10 @@ class SenderSerializer(serializers.ModelSerializer):
         attrs["country"] = _country_list([attrs["country"]])[0]
         return attrs
 
+    def to_representation(self, instance):
+        """Rendered by `sender_resource` (the fields above document and parse)."""
+        return sender_resource(instance)
+
 
 class AuditEventSerializer(serializers.ModelSerializer):
     """An audit event with its place in the chain."""
@@ -236,3 +253,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
     def get_target(self, event) -> dict:
         """What it was done to: `{"type", "id"}`."""
         return {"type": event.target_type, "id": event.target_id}
+
+    def to_representation(self, instance):
+        """Rendered by `audit_event_resource` (the fields above document and parse)."""
+        return audit_event_resource(instance)
