@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from campaigns.models import Contact
-from tests.factories import WorkspaceFactory, contacts_for
+from tests.support.factories import WorkspaceFactory, contacts_for
 from workspaces.updates import Update, model_update
 
 pytestmark = pytest.mark.django_db
