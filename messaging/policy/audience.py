@@ -100,18 +100,30 @@ def campaign_sender(*, workspace: Workspace, number: str) -> Sender:
 _COUNTRY_BY_PREFIX: dict[str, str] = {}
 # Country codes shared by several regions: there the region may hang on any digit of the
 # number (+61 8 9162 is CC, +61 8 9160 AU), except in the NANP (+1), where the area code, inside
-# the prefix, decides it.
-_SHARED_CODES = frozenset(
-    f"+{code}"
+# the prefix, decides it. (+39 keeps its national leading zero: it is parsed the long way.)
+_SHARED_CODES = {
+    f"+{code}": code
     for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
-    if len(regions) > 1 and code != 1
-)
+    if len(regions) > 1 and code not in (1, 39)
+}
+
+
+def _shared_code(phone: str) -> int | None:
+    return (
+        _SHARED_CODES.get(phone[:2]) or _SHARED_CODES.get(phone[:3]) or _SHARED_CODES.get(phone[:4])
+    )
 
 
 def country_fast(phone: str) -> str | None:
-    """The country of a stored (E.164, validated on entry) number, parsed once per leading-digits
-    prefix where the prefix decides it (country and area code), else parsed whole."""
-    if phone[:2] in _SHARED_CODES or phone[:3] in _SHARED_CODES or phone[:4] in _SHARED_CODES:
+    """The country of a stored (E.164, validated on entry) number: once per leading-digits prefix
+    where the prefix decides it (country and area code), else from the whole number."""
+    code = _shared_code(phone)
+    if code is not None and phone[len(str(code)) + 1 :].isdigit():
+        # Built, not parsed: a third of the cost, for numbers parsed one by one.
+        national = int(phone[len(str(code)) + 1 :])
+        number = phonenumbers.PhoneNumber(country_code=code, national_number=national)
+        return phonenumbers.region_code_for_number(number)
+    if phone.startswith("+39"):
         return country_of(phone)
     prefix = phone[:7]
     country = _COUNTRY_BY_PREFIX.get(prefix)

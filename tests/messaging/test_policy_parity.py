@@ -15,11 +15,13 @@ from django.db import transaction
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from campaigns.fanout import plan
 from campaigns.models import Campaign, Contact
 from campaigns.services import campaign_dry_run
 from compliance.models import Consent, Suppression
 from messaging.policy import SendDraft, evaluate
-from tests.factories import WorkspaceFactory
+from tests.factories import WorkspaceFactory, contacts_for, sender_for
+from workspaces import clock
 from workspaces.errors import TernError
 from workspaces.models import Sender, Workspace
 from workspaces.phones import to_e164
@@ -83,6 +85,8 @@ BODIES = (
     "c" * 1531,
     "é" * 670,
     "😀" * 336,
+    "payday loan " * 140,
+    "free " * 330,
 )
 SUPPRESSIONS = ("none", "workspace", "workspace_removed", "campaign", "other_campaign")
 CONSENTS = (
@@ -222,14 +226,15 @@ def _compliance(workspace: Workspace, case: Case, phone: str, campaign: Campaign
         )
 
 
-def api_verdict(workspace: Workspace, case: Case, to: str, campaign: Campaign) -> str | None:
-    """What the per-message policy (POST /messages' checks) answers for this send."""
+def api_verdict(workspace: Workspace, campaign: Campaign, to: str) -> str | None:
+    """What the per-message policy (POST /messages' checks) answers for the campaign's send to
+    this number, as a marketing message naming the campaign."""
     draft = SendDraft(
         workspace=workspace,
-        test=case.test,
+        test=campaign.test,
         to=to,
         from_=campaign.from_number,
-        body=case.body,
+        body=campaign.body,
         category="marketing",
         campaign_id=campaign.pk,
     )
@@ -269,14 +274,14 @@ def judge_both(base: Workspace, case: Case) -> None:
     )
     if phone is None:
         # No contact has an invalid number (refused at the door), so no campaign judges one.
-        assert api_verdict(workspace, case, to, campaign) == "invalid_number", case
+        assert api_verdict(workspace, campaign, to) == "invalid_number", case
         event("verdict: invalid_number (at the contact door)")
         return
     Contact.objects.create(
         workspace=workspace, phone=phone, timezone=case.timezone, tags=["all"], created_at=now
     )
     _compliance(workspace, case, phone, campaign, now)
-    api = api_verdict(workspace, case, to, campaign)
+    api = api_verdict(workspace, campaign, to)
     verdict = campaign_verdict(campaign)
     event(f"verdict: {api}")
     if api == "same_to_from" and verdict in SENDER_CODES:
@@ -301,3 +306,36 @@ def test_campaign_and_api_give_the_same_verdict():
             transaction.set_rollback(True)
 
     check()
+
+
+# Numbers whose country code several regions share, told apart only by later digits.
+SHARED_CODE_NUMBERS = (
+    "+61891600123",  # AU
+    "+61891620123",  # CC
+    "+61891640123",  # CX
+    "+390669123456",  # IT
+    "+390669812345",  # VA
+    "+442079460123",  # GB
+    "+447781123456",  # GG
+)
+
+
+@pytest.mark.django_db
+def test_regions_sharing_a_country_code_get_each_their_own_verdict():
+    """A whole audience's countries are each the number's own, as the API reads them: a
+    Cocos Islands number sharing its first digits with an Australian one is not Australian."""
+    workspace = WorkspaceFactory()
+    sender = sender_for(workspace)
+    contacts_for(workspace, SHARED_CODE_NUMBERS)
+    campaign = Campaign.objects.create(
+        workspace=workspace,
+        name="regions",
+        body="hi",
+        audience={"all": True},
+        from_number=sender.number,
+        created_at=clock.now(),
+    )
+    skips = {phone: code for _, phone, code in plan(campaign, workspace, sender).skips}
+    for phone in SHARED_CODE_NUMBERS:
+        expected = api_verdict(workspace, campaign, phone)
+        assert skips.get(phone) == expected, phone
