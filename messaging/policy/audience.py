@@ -18,10 +18,7 @@ from workspaces.selectors import sender_get_active
 
 from ..encoding import EncodedBody, encode_body
 from . import rules
-
-WORKSPACE_SUPPRESSED = "workspace_suppressed"
-CAMPAIGN_SUPPRESSED = "campaign_suppressed"
-CONSENT_REQUIRED = "consent_required"
+from .rules import CAMPAIGN_SUPPRESSED, CONSENT_REQUIRED, WORKSPACE_SUPPRESSED
 
 # Suppressions, then consent, in CONTRACT §3's order, as `compliance.selectors` decide them for
 # one number: a workspace-wide revocation wins; else a workspace grant, or a grant for this
@@ -88,8 +85,9 @@ def audience_verdicts(*, workspace_id: str, campaign_id: str, phone: str) -> Aud
 
 
 def campaign_sender(*, workspace: Workspace, number: str) -> Sender:
-    """The campaign's sender, able to send (the send path's sender checks, once for all), or
-    raises `sender_not_sms_capable` / `toll_free_not_verified` for the whole campaign."""
+    """The campaign's sender, able to send, or `sender_not_sms_capable` / `toll_free_not_verified`
+    for the whole campaign: judged once, before any recipient (a single send judges its `to`'s
+    `invalid_number` and `same_to_from` first)."""
     sender = sender_get_active(workspace=workspace, number=number)
     refusal = rules.sender_unable(sender, number) or rules.toll_free_unverified(sender, number)
     if refusal is not None:

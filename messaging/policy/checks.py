@@ -16,8 +16,7 @@ from workspaces.selectors import sender_get_active
 
 from ..encoding import EncodedBody, encode_body
 from . import rules
-from .audience import CAMPAIGN_SUPPRESSED, CONSENT_REQUIRED, WORKSPACE_SUPPRESSED
-from .rules import Refusal
+from .rules import CAMPAIGN_SUPPRESSED, CONSENT_REQUIRED, WORKSPACE_SUPPRESSED, Refusal
 
 
 class Lookups:

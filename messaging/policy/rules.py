@@ -14,6 +14,12 @@ from workspaces.models import Sender, Workspace
 
 from ..encoding import EncodedBody
 
+# The verdicts the database decides: for one number in `checks` (compliance's selectors), for a
+# whole audience at once in `audience` (one SQL statement).
+WORKSPACE_SUPPRESSED = "workspace_suppressed"
+CAMPAIGN_SUPPRESSED = "campaign_suppressed"
+CONSENT_REQUIRED = "consent_required"
+
 MAX_SEGMENTS = 10
 # The platform's own list; workspaces add theirs in `blocked_terms`.
 PLATFORM_BLOCKED_TERMS = (
