@@ -138,7 +138,8 @@ def cases(draw) -> Case:
     """A drawn send with everything that could decide its verdict."""
     countries = st.lists(st.sampled_from(COUNTRIES), min_size=1, unique=True)
     terms = st.lists(st.sampled_from(("", "free", "win  big", "URGENT", "sale")), max_size=3)
-    text = st.text(max_size=200).filter(lambda b: "{" not in b)
+    # No merge fields, and no NUL: the API's parser refuses it, PostgreSQL cannot store it.
+    text = st.text(st.characters(codec="utf-8", exclude_characters="\x00{"), max_size=200)
     return Case(
         default_country=draw(_mostly("US", "GB", weight=2)),
         allowed=draw(_mostly(list(COUNTRIES), ["US", "CA", "GB", "AU"], weight=2) | countries),
