@@ -17,6 +17,7 @@ from messaging.campaign_messages import (
     campaign_messages_release,
 )
 from messaging.pacing import sender_rate
+from messaging.policy import campaign_sender
 from messaging.pricing import spend_reserve
 from messaging.providers.registry import provider_name_for
 from messaging.services import BOOKED_CHUNK, campaign_window_book
@@ -27,7 +28,7 @@ from workspaces.enqueue import publish
 from workspaces.errors import TernError
 from workspaces.ids import new_id
 from workspaces.models import Sender, Workspace
-from workspaces.selectors import month_to_date_spend, sender_get_active
+from workspaces.selectors import month_to_date_spend
 from workspaces.updates import model_update
 
 from . import fanout
@@ -124,13 +125,8 @@ def _locked(campaign: Campaign, *, allowed: tuple, verb: str) -> Campaign:
 
 
 def _sender_for(campaign: Campaign, workspace: Workspace) -> Sender:
-    """The campaign's sender, able to send (the send path's sender checks, once for all)."""
-    sender = sender_get_active(workspace=workspace, number=campaign.from_number)
-    if sender is None or not sender.sms_capable:
-        raise TernError("sender_not_sms_capable", details={"from": campaign.from_number})
-    if sender.kind == Sender.TOLL_FREE and not sender.toll_free_verified:
-        raise TernError("toll_free_not_verified", details={"from": campaign.from_number})
-    return sender
+    """The campaign's sender, able to send (the policy's sender checks, once for all)."""
+    return campaign_sender(workspace=workspace, number=campaign.from_number)
 
 
 def campaign_dry_run(*, campaign: Campaign) -> dict:

@@ -1,12 +1,12 @@
-"""The send policy: CONTRACT §3's ordered checks; the first failure is the answer.
+"""One send judged alone: CONTRACT §3's ordered checks; the first failure is the answer.
 
 Checks that need no lock run here, before the send's transaction; `duplicate_message` and
-`spend_limit_exceeded` are decided atomically inside it (services.message_send).
+`spend_limit_exceeded` are decided atomically inside it (services.message_send). The verdicts
+themselves are `rules` (pure) and, for suppressions and consent, compliance's selectors, whose
+set-based twins over a whole audience are in `audience`.
 """
 
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from compliance import selectors as compliance
 from workspaces.errors import TernError
@@ -14,17 +14,9 @@ from workspaces.models import Sender, Workspace
 from workspaces.phones import country_of, to_e164
 from workspaces.selectors import sender_get_active
 
-from .encoding import EncodedBody, encode_body
-
-MAX_SEGMENTS = 10
-# The platform's own list; workspaces add theirs in `blocked_terms`.
-PLATFORM_BLOCKED_TERMS = (
-    "cannabis",
-    "marijuana",
-    "payday loan",
-    "sweepstakes winner",
-    "guaranteed winnings",
-)
+from ..encoding import EncodedBody, encode_body
+from . import rules
+from .rules import CAMPAIGN_SUPPRESSED, CONSENT_REQUIRED, WORKSPACE_SUPPRESSED, Refusal
 
 
 class Lookups:
@@ -93,58 +85,48 @@ def check_from(d: SendDraft) -> None:
         d.from_ = to_e164(d.from_, d.workspace.default_country) or d.from_
 
 
+def _refuse(refusal: Refusal | None) -> None:
+    if refusal is not None:
+        raise refusal.error()
+
+
 def check_number(d: SendDraft) -> None:
     """`to` must be a valid number once the workspace's default country is applied."""
     number = to_e164(d.to, d.workspace.default_country)
-    if not number:
-        raise TernError("invalid_number", details={"to": d.to})
+    _refuse(rules.invalid_number(d.to, number))
     d.to, d.country = number, country_of(number)
 
 
 def check_same_to_from(d: SendDraft) -> None:
     """A sender cannot text itself."""
-    if d.from_ == d.to:
-        raise TernError("same_to_from", details={"to": d.to, "from": d.from_})
+    _refuse(rules.same_to_from(d.to, d.from_))
 
 
 def check_sender(d: SendDraft) -> None:
     """`from` must be one of this workspace's SMS-capable senders."""
     d.sender = d.lookups.sender(d.from_)
-    if d.sender is None or not d.sender.sms_capable:
-        raise TernError("sender_not_sms_capable", details={"from": d.from_})
+    _refuse(rules.sender_unable(d.sender, d.from_))
 
 
 def check_toll_free(d: SendDraft) -> None:
     """Toll-free numbers send only once verified."""
-    if d.sender.kind == Sender.TOLL_FREE and not d.sender.toll_free_verified:
-        raise TernError("toll_free_not_verified", details={"from": d.from_})
+    _refuse(rules.toll_free_unverified(d.sender, d.from_))
 
 
 def check_region(d: SendDraft) -> None:
     """The destination must be allowed, and short codes stay in their own country."""
-    if d.country not in d.workspace.allowed_countries:
-        raise TernError(
-            "unsupported_region",
-            details={"country": d.country, "allowed": d.workspace.allowed_countries},
-        )
-    if d.sender.kind == Sender.SHORT_CODE and d.sender.country != d.country:
-        raise TernError(
-            "unsupported_region",
-            "Short codes send only within their own country.",
-            details={"country": d.country, "sender_country": d.sender.country},
-        )
+    _refuse(rules.region_refused(d.country, d.sender, d.workspace))
 
 
 def check_verified_recipient(d: SendDraft) -> None:
     """Test tokens and test-mode workspaces send only to verified recipients."""
-    if (d.test or d.workspace.test_mode) and d.to not in d.workspace.verified_recipients:
-        raise TernError("recipient_not_verified", details={"to": d.to})
+    _refuse(rules.recipient_unverified(d.to, test=d.test, workspace=d.workspace))
 
 
 def check_workspace_suppression(d: SendDraft) -> None:
     """An opted-out or suppressed number is never messaged."""
     if d.lookups.workspace_suppressed(d.to):
-        raise TernError("workspace_suppressed", details={"to": d.to})
+        raise TernError(WORKSPACE_SUPPRESSED, details={"to": d.to})
     d.relied_on["suppression"] = "none active"
 
 
@@ -153,7 +135,7 @@ def check_campaign_suppression(d: SendDraft) -> None:
     if compliance.is_campaign_suppressed(
         workspace_id=d.workspace.pk, phone=d.to, campaign_id=d.campaign_id
     ):
-        raise TernError("campaign_suppressed", details={"to": d.to, "campaign": d.campaign_id})
+        raise TernError(CAMPAIGN_SUPPRESSED, details={"to": d.to, "campaign": d.campaign_id})
 
 
 def check_consent(d: SendDraft) -> None:
@@ -164,49 +146,20 @@ def check_consent(d: SendDraft) -> None:
         workspace_id=d.workspace.pk, phone=d.to, campaign_id=d.campaign_id
     )
     if consent is None:
-        raise TernError("consent_required", details={"to": d.to})
+        raise TernError(CONSENT_REQUIRED, details={"to": d.to})
     d.relied_on["consent"] = {"id": consent.id, "method": consent.method,
                               "captured_at": consent.captured_at}  # fmt: skip
 
 
-@lru_cache(maxsize=256)  # one per distinct term list; bounded, as workspaces edit theirs
-def _term_pattern(terms: tuple[str, ...]) -> re.Pattern:
-    # Any run of whitespace between a term's words matches, so "payday\nloan" cannot slip by.
-    escaped = sorted((r"\s+".join(map(re.escape, t.split())) for t in terms), key=len, reverse=True)
-    return re.compile(r"(?<!\w)(" + "|".join(escaped) + r")(?!\w)", re.IGNORECASE)
-
-
-def _normal_term(term: str) -> str:
-    return " ".join(str(term).lower().split())
-
-
-def blocked_terms_in(body: str, workspace_terms: list[str]) -> list[str]:
-    """The blocked terms (platform + workspace) in the body: whole words, any case."""
-    # An empty term (possible through the admin) would match between any two non-word characters.
-    workspace = {_normal_term(t) for t in workspace_terms} - {""}
-    terms = tuple(sorted({*PLATFORM_BLOCKED_TERMS, *workspace}))
-    return sorted({_normal_term(m) for m in _term_pattern(terms).findall(body)})
-
-
 def check_content(d: SendDraft) -> None:
     """No blocked term may appear in the body."""
-    found = blocked_terms_in(d.body, d.workspace.blocked_terms)
-    if found:
-        raise TernError("content_blocked", details={"terms": found})
+    _refuse(rules.content_blocked(d.body, d.workspace))
 
 
 def check_length(d: SendDraft) -> None:
     """At most 10 segments."""
     d.encoded = encode_body(d.body)
-    if d.encoded.segments > MAX_SEGMENTS:
-        raise TernError(
-            "message_too_long",
-            details={
-                "segments": d.encoded.segments,
-                "max_segments": MAX_SEGMENTS,
-                "encoding": d.encoded.encoding,
-            },
-        )
+    _refuse(rules.too_long(d.encoded))
 
 
 CHECKS = [
