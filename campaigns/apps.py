@@ -10,8 +10,7 @@ class CampaignsConfig(AppConfig):
         """Plug into messaging's hooks: a contact's time zone decides its quiet hours; a reply
         with a campaign's opt-out word suppresses the number for that campaign; a paused
         campaign's messages are held at the claim (a stopped one's canceled)."""
-        from messaging.campaign_messages import CAMPAIGN_GATES
-        from messaging.services import INBOUND_HANDLERS, TIMEZONE_LOOKUPS
+        from messaging.hooks import CAMPAIGN_GATES, INBOUND_HANDLERS, TIMEZONE_LOOKUPS
 
         from .selectors import contact_timezone
         from .services import campaign_gate, campaign_opt_out

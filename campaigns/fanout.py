@@ -14,7 +14,6 @@ from decimal import Decimal
 from django.db import connection
 
 from compliance.models import Consent, Suppression
-from messaging.campaign_messages import CampaignMessage, aware_utc
 from messaging.encoding import encode_body
 from messaging.policy import MAX_SEGMENTS, blocked_terms_in
 from messaging.pricing import price_for
@@ -23,6 +22,7 @@ from workspaces.ids import new_ids
 from workspaces.models import Sender, Workspace
 from workspaces.phones import country_of
 
+from .messages import CampaignMessage, aware_utc
 from .models import Campaign, Contact
 from .rendering import MissingMergeField, render
 

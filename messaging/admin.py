@@ -20,9 +20,7 @@ from workspaces import clock
 from workspaces.admin import staff_actor
 from workspaces.errors import CATALOGUE, TernError
 
-from .models import Message
-from .provider_log import provider_log_list
-from .review import (
+from .actions.review import (
     MARK_REVIEWED,
     RESEND,
     SUPPRESS_NUMBER,
@@ -30,6 +28,8 @@ from .review import (
     review_resend,
     review_suppress_number,
 )
+from .models import Message
+from .provider_log import provider_log_list
 
 # Events whose detail is what the provider told us (its ids, statuses, error codes).
 PROVIDER_EVENTS = frozenset(

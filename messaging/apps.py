@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 
 
@@ -6,14 +8,24 @@ class MessagingConfig(AppConfig):
 
     name = "messaging"
 
+    def import_models(self):
+        """messaging's models, then each registered provider's own (its ledger, for one)."""
+        super().import_models()
+        from .providers.registry import provider_model_modules
+
+        for module in provider_model_modules():
+            import_module(module)
+
     def ready(self):
         """Plug into the hooks the lower apps offer (they may not import messaging)."""
         from webhooks.signals import delivery_finished
 
         from .exports import register as register_exports
+        from .providers.registry import providers_ready
         from .retention import register as register_purges
         from .timeline import record_webhook_outcome
 
         delivery_finished.connect(record_webhook_outcome, dispatch_uid="messaging-webhook-outcome")
         register_exports()
         register_purges()
+        providers_ready()

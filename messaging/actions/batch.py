@@ -1,6 +1,6 @@
 """The batch send: up to 1,000 messages judged one by one, in order, accepted in one transaction.
 
-Kept apart from services.py because its shape differs: every per-item rule of `message_send`
+Kept beside `send` because its shape differs: every per-item rule of `message_send`
 holds (policy, duplicates, spend in request order), but rows are inserted in bulk and the spend
 row is locked once, so a batch costs a handful of statements instead of a thousand transactions.
 """
@@ -15,19 +15,12 @@ from workspaces.models import SpendMonth, Workspace, usd_to_units
 from workspaces.phones import to_e164
 from workspaces.selectors import month_start
 
-from . import pricing
-from .models import DuplicateGuard, Message, MessageEvent
-from .policy import Lookups
-from .providers.registry import provider_name_for
-from .services import (
-    SendInput,
-    _accept_events,
-    _new_message,
-    announce_many,
-    enqueue_many_on_commit,
-    fingerprint,
-    judge,
-)
+from .. import pricing
+from ..lifecycle import announce_many, enqueue_many_on_commit
+from ..models import DuplicateGuard, Message, MessageEvent
+from ..policy import Lookups
+from ..providers.registry import provider_name_for
+from .send import SendInput, accept_events, fingerprint, judge, new_message
 
 
 def _lookups_for(workspace: Workspace, items: list) -> Lookups:
@@ -82,7 +75,7 @@ def _accept(workspace: Workspace, test: bool, judged: list, received_at) -> list
             if error:
                 results.append(error)
                 continue
-            message = _new_message(draft, data, price=price, provider=provider, now=now)
+            message = new_message(draft, data, price=price, provider=provider, now=now)
             spend.units += usd_to_units(price)
             if workspace.duplicate_window_seconds:
                 key = fingerprint(to=draft.to, body=data.body)
@@ -96,7 +89,7 @@ def _accept(workspace: Workspace, test: bool, judged: list, received_at) -> list
                         expires_at=now + _window(workspace),
                     )
                 )
-            message.timeline_cache = _accept_events(message, draft, received_at or now)
+            message.timeline_cache = accept_events(message, draft, received_at or now)
             messages.append(message)
             events.extend(message.timeline_cache)
             results.append(message)

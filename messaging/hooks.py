@@ -1,0 +1,44 @@
+"""The hooks messaging offers the apps above it (they may not be imported from here).
+
+Each list is filled from a higher app's `AppConfig.ready()`: campaigns plugs in a contact's own
+time zone, its opt-out words and its pause/stop gate.
+"""
+
+# Each takes (workspace_id, phone) and returns an IANA zone or None.
+TIMEZONE_LOOKUPS: list = []
+
+# Each takes (inbound message, workspace) and returns True when it acted on the reply.
+INBOUND_HANDLERS: list = []
+
+# A paused campaign (CONTRACT §7) changes no message's status: its queued messages stay queued,
+# and none is submitted until it resumes. Apps above plug a gate in here: each takes
+# (campaign_id, lock) and answers HOLD while the campaign holds its messages (paused), CANCEL once
+# it was stopped (a message that went back to `queued` after the stop, e.g. a failed attempt
+# awaiting its retry, is canceled like the rest), else None. The campaign's own status stays the
+# one truth; a copy kept on messaging's side would be a second state to keep in step. Every path
+# that would submit a campaign message (the pump's booking, the send pool at a slot, a retry,
+# the sweeper's hand-back to the pump) ends in the claim, which asks with `lock=True`: campaigns
+# then share-locks the campaign row for the claim's transaction, so a claim and a pause are
+# ordered — a message claimed before the pause commits is already `sending` and finishes; after
+# it, none is claimed. A held message goes back to its campaign's pump (due time cleared), which
+# books it a slot at the sender's pace on resume.
+HOLD, CANCEL = "hold", "cancel"
+CAMPAIGN_GATES: list = []
+
+
+def recipient_timezone(*, workspace_id: str, phone: str) -> str | None:
+    """The recipient's own time zone, when an app above knows it."""
+    for lookup in TIMEZONE_LOOKUPS:
+        zone = lookup(workspace_id, phone)
+        if zone:
+            return zone
+    return None
+
+
+def campaign_gate(*, campaign_id: str, lock: bool = False) -> str | None:
+    """HOLD or CANCEL for the campaign's messages now, or None to let them go."""
+    for gate in CAMPAIGN_GATES:
+        verdict = gate(campaign_id, lock)
+        if verdict:
+            return verdict
+    return None
