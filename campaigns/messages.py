@@ -209,6 +209,7 @@ def _move(campaign_id: str, from_statuses: tuple, sets: str, params: list) -> li
 
 
 def _events_for(rows: list[tuple], event: str, detail: dict) -> None:
+    """One timeline event for each moved row, with the same detail."""
     at, data = _db_time(clock.now()), json.dumps(json_safe(detail))
     _write_rows(
         MessageEvent._meta.db_table, EVENT_COLUMNS, ((r[1], r[0], event, at, data) for r in rows)

@@ -20,6 +20,8 @@ class MessagingConfig(AppConfig):
         """Plug into the hooks the lower apps offer (they may not import messaging)."""
         from webhooks.signals import delivery_finished
 
+        # The tasks register with Celery here, in every process: lifecycle publishes them by name.
+        from . import tasks  # noqa: F401
         from .exports import register as register_exports
         from .providers.registry import providers_ready
         from .retention import register as register_purges

@@ -56,7 +56,7 @@ def announce_many(messages: list[Message], status: str) -> None:
 
 
 def _task(name: str):
-    """A registered task by its name (the worker's autodiscovery registers messaging.tasks)."""
+    """A registered task by its name (MessagingConfig.ready() registers messaging.tasks)."""
     return current_app.tasks[name]
 
 

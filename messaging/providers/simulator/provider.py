@@ -71,6 +71,7 @@ class SimulatorProvider(Provider):
         retention.register()
 
     def _record(self, sms: OutboundSMS, *, accepted: bool, answer: str, **fields) -> None:
+        """Note the submission in the ledger."""
         SimulatorSubmission.objects.create(
             message_id=sms.message_id,
             to_number=sms.to,
