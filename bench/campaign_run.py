@@ -110,7 +110,7 @@ def launch(campaign) -> float:
 
 def copy_rows(workspace, sender, numbers: list[str]) -> tuple[list, list]:
     """The message and event rows campaign_launch writes for these numbers (same columns)."""
-    from messaging.campaign_messages import MESSAGE_COLUMNS
+    from campaigns.messages import MESSAGE_COLUMNS
     from messaging.pricing import rate_for
     from workspaces import clock
     from workspaces.ids import new_id
@@ -157,7 +157,7 @@ def copy_text(rows: list, batch: int = 5000) -> list[str]:
 
 def copy_seconds(messages: list, events: list) -> float:
     """Seconds for a plain COPY of the rows into messaging_message and _messageevent, and commit."""
-    from messaging.campaign_messages import EVENT_COLUMNS, MESSAGE_COLUMNS
+    from campaigns.messages import EVENT_COLUMNS, MESSAGE_COLUMNS
     from messaging.models import Message, MessageEvent
 
     tables = [(Message, MESSAGE_COLUMNS, copy_text(messages)),
@@ -246,7 +246,7 @@ def campaign_status(campaign_id: str) -> str:
 
 def submission_times(sender) -> list[float]:
     """When the provider (the simulator's ledger) got each of the sender's messages, in order."""
-    from messaging.models import SimulatorSubmission
+    from messaging.providers.simulator.models import SimulatorSubmission
 
     ledger = SimulatorSubmission.objects.filter(from_number=sender.number)
     return sorted(t.timestamp() for t in ledger.values_list("created_at", flat=True))
@@ -279,7 +279,7 @@ def broker(tag: str, count: int) -> dict:
 
 def pacing(tag: str, count: int, mps: int) -> dict:
     """Provider submissions per second for a campaign from a short code at `mps`."""
-    from messaging.models import SimulatorSubmission
+    from messaging.providers.simulator.models import SimulatorSubmission
 
     campaign, sender, parked = worker_campaign(tag, "pacing", count, mps)
     ledger = SimulatorSubmission.objects.filter(from_number=sender.number)
@@ -359,7 +359,8 @@ def summary(values: list[float]) -> dict:
 def fairness(tag: str, count: int, samples: int) -> dict:
     """A's API send latency to `sent`, idle and while B's campaign to `count` broadcasts through
     the Procfile's split workers (transactional, niced bulk) and beat."""
-    from messaging.models import Message, SimulatorSubmission, Status
+    from messaging.models import Message, Status
+    from messaging.providers.simulator.models import SimulatorSubmission
 
     campaign, b_sender, parked = worker_campaign(tag, "fairness B", count, 100)
     token, a_sender = api_workspace(tag)

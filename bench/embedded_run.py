@@ -158,7 +158,8 @@ def fairness(tag: str, count: int, samples: int, b_rate: float) -> dict:
     the API, every process as the Procfile starts it on the embedded default."""
     from django.conf import settings
 
-    from messaging.models import Message, SimulatorSubmission, Status
+    from messaging.models import Message, Status
+    from messaging.providers.simulator.models import SimulatorSubmission
 
     b_workspace = workspace_new(f"embedded B {tag}")
     b_sender = short_code(b_workspace, 100)

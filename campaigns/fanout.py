@@ -4,7 +4,7 @@ One query brings every contact of the audience with the policy's database verdic
 (`messaging.policy.audience_verdicts`: workspace and campaign suppressions, the consent that
 decides); the policy's `Audience` then gives each recipient's other verdicts in CONTRACT §3's
 order, while this module renders each body and prices it; the messages are written in bulk by
-`messaging.campaign_messages`. Nothing is sent from here, and no verdict is decided here but the
+`campaigns.messages`. Nothing is sent from here, and no verdict is decided here but the
 campaign's own `missing_merge_field`.
 """
 
@@ -15,7 +15,6 @@ from decimal import Decimal
 
 from django.db import connection
 
-from messaging.campaign_messages import CampaignMessage, aware_utc
 from messaging.policy import Audience, audience_verdicts
 from messaging.policy.audience import AUDIENCE_TABLES
 from messaging.pricing import price_for
@@ -23,6 +22,7 @@ from workspaces.clock import isoformat
 from workspaces.ids import new_ids
 from workspaces.models import Sender, Workspace
 
+from .messages import CampaignMessage, aware_utc
 from .models import Campaign, Contact
 from .rendering import MissingMergeField, render
 

@@ -1,8 +1,8 @@
 """How a campaign looks from outside: the API resource and the `campaign.completed` payload."""
 
-from messaging.campaign_messages import COUNTED_STATUSES, campaign_counts
 from workspaces.clock import isoformat
 
+from .messages import COUNTED_STATUSES, campaign_counts
 from .models import Campaign, Contact, Template
 
 

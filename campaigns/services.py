@@ -7,20 +7,11 @@ from django.db import IntegrityError, connection, transaction
 
 from compliance.models import Suppression
 from compliance.services import suppression_create
-from messaging.campaign_messages import (
-    CANCEL,
-    HOLD,
-    campaign_counts,
-    campaign_messages_announce,
-    campaign_messages_cancel,
-    campaign_messages_insert,
-    campaign_messages_release,
-)
+from messaging.hooks import CANCEL, HOLD
 from messaging.pacing import sender_rate
 from messaging.policy import campaign_sender
 from messaging.pricing import spend_reserve
 from messaging.providers.registry import provider_name_for
-from messaging.services import BOOKED_CHUNK, campaign_window_book
 from webhooks.events import emit
 from workspaces import clock
 from workspaces.audit import Actor, audit_record
@@ -32,6 +23,14 @@ from workspaces.selectors import month_to_date_spend
 from workspaces.updates import model_update
 
 from . import fanout
+from .booking import BOOKED_CHUNK, campaign_window_book
+from .messages import (
+    campaign_counts,
+    campaign_messages_announce,
+    campaign_messages_cancel,
+    campaign_messages_insert,
+    campaign_messages_release,
+)
 from .models import Campaign, CampaignSkip, Contact, Template
 from .resources import campaign_resource
 from .selectors import latest_campaign_message

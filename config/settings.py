@@ -246,6 +246,13 @@ SPECTACULAR_SETTINGS = {
 
 # --- Tern ---------------------------------------------------------------------------------------
 SMS_PROVIDER = env("SMS_PROVIDER")
+# Every provider Tern may send through, by name: a package with its Provider subclass (a third
+# provider is one package and one line here). Test-mode sends always use SMS_TEST_PROVIDER.
+SMS_PROVIDERS = {
+    "simulator": "messaging.providers.simulator.provider.SimulatorProvider",
+    "twilio": "messaging.providers.twilio.provider.TwilioProvider",
+}
+SMS_TEST_PROVIDER = "simulator"
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")

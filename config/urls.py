@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from messaging.providers.registry import provider_hooks
 from workspaces import views as workspace_views
 
 api_v1 = [
@@ -20,8 +21,7 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include(api_v1)),
-    path("hooks/simulator/", include("messaging.providers.simulator.urls")),
-    path("hooks/twilio/", include("messaging.providers.twilio.urls")),
+    *provider_hooks(),  # each registered provider's callbacks, at hooks/<name>/
     re_path(r"^(api|hooks)/", workspace_views.api_not_found),
 ]
 

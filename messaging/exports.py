@@ -21,7 +21,7 @@ MESSAGE_COLUMNS = {
 def message_rows(workspace_id: str, date_from: date, date_to: date) -> Iterator[dict]:
     """The workspace's live messages, outbound and inbound, in the order they were created.
 
-    Test-mode messages (simulator only, never billed) stay out of a compliance record.
+    Test-mode messages (the test provider only, never billed) stay out of a compliance record.
     """
     queryset = created_between(Message, workspace_id, date_from, date_to).filter(test=False)
     return stream_values(queryset.order_by("created_at", "id"), MESSAGE_COLUMNS)

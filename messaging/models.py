@@ -210,8 +210,5 @@ class PendingReport(models.Model):
         ]
 
 
-# The simulator provider's ledger lives with its package; importing it registers it here.
-from .providers.simulator.models import SimulatorSubmission  # noqa: E402, F401
-
 # Refused sends and provider exchanges (CONTRACT §13) live in their own module.
 from .records import ProviderExchange, Refusal  # noqa: E402, F401

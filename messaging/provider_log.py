@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from workspaces import clock
 
+from .models import Message
 from .records import ProviderExchange
 
 logger = logging.getLogger("tern.providers")
@@ -139,8 +140,6 @@ def exchange_record(
 
 def _store(message_id: str, provider: str, secrets, exchanges: list) -> None:
     """One INSERT for the exchanges; a failure is logged, never raised into a send."""
-    from .models import Message
-
     try:
         workspace_id = (
             Message.objects.filter(pk=message_id).values_list("workspace_id", flat=True).first()
@@ -194,8 +193,6 @@ def logged_session(session):
 def callback_record(request, *, provider: str, provider_message_id: str, status_code: int,
                     secrets=()) -> None:  # fmt: skip
     """Log a provider's (verified) callback under the message it is about, if Tern has it."""
-    from .models import Message
-
     try:
         found = (
             Message.objects.filter(provider=provider, provider_message_id=provider_message_id)

@@ -1,6 +1,7 @@
 """What messaging may forget, and when (CONTRACT §13); registered with workspaces' purge registry.
 
-Messages and their timelines are never purged, nor refusals whose code is a compliance gate.
+Messages and their timelines are never purged, nor refusals whose code is a compliance gate. A
+provider registers the purge of its own records from its `ready()`.
 """
 
 from datetime import datetime, timedelta
@@ -10,7 +11,6 @@ from django.conf import settings
 from workspaces.retention import days, register_purge
 
 from .models import DuplicateGuard, IdempotencyKey
-from .providers.simulator.models import SimulatorSubmission
 from .records import EVIDENCE_CODES, ProviderExchange, Refusal
 
 
@@ -36,16 +36,9 @@ def duplicate_guards_due(now: datetime):
     return DuplicateGuard.objects.filter(expires_at__lte=now)
 
 
-def simulator_ledger_due(now: datetime):
-    """The simulator's submissions past RETENTION_SIMULATOR_LEDGER_DAYS."""
-    cutoff = now - days("RETENTION_SIMULATOR_LEDGER_DAYS")
-    return SimulatorSubmission.objects.filter(created_at__lt=cutoff)
-
-
 def register() -> None:
     """Called from MessagingConfig.ready()."""
     register_purge("messaging.refusals", refusals_due)
     register_purge("messaging.provider_log", provider_log_due)
     register_purge("messaging.idempotency_keys", idempotency_keys_due)
     register_purge("messaging.duplicate_guards", duplicate_guards_due)
-    register_purge("messaging.simulator_ledger", simulator_ledger_due)

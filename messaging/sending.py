@@ -1,7 +1,6 @@
 """The worker's send pool: booked messages go out at their slot, on a pool of threads.
 
-The simulator's delivery reports ride the same pool: a fake carrier's callbacks, applied through
-the real status path a couple of seconds after each submission, with no broker round trip.
+A provider may run its own timed work on the same pool (`call_at`), with no broker round trip.
 
 A dispatch task books slots and returns at once; this process-wide scheduler hands each message
 to a sending thread when its slot comes, so no task (and no worker process) ever waits for a
@@ -24,10 +23,9 @@ logger = logging.getLogger("tern.messaging")
 
 
 class SendScheduler:
-    """A heap of (slot, message id) and one thread that releases them to the pool when due."""
+    """A heap of (slot, job) and one thread that releases them to the pool when due."""
 
-    def __init__(self, send: Callable[[str], None], threads: int):
-        self.send = send
+    def __init__(self, threads: int):
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tern-send")
         self.heap: list[tuple[float, int, Callable[[], None]]] = []
         self.order = itertools.count()
@@ -35,12 +33,8 @@ class SendScheduler:
         self.thread = threading.Thread(target=self._release, name="tern-send-clock", daemon=True)
         self.thread.start()
 
-    def at(self, when: float, message_id: str) -> None:
-        """Send the message at epoch second `when` (at once when that has passed)."""
-        self.call_at(when, lambda: self.send(message_id))
-
     def call_at(self, when: float, job: Callable[[], None]) -> None:
-        """Run `job` on the pool at epoch second `when`."""
+        """Run `job` on the pool at epoch second `when` (at once when that has passed)."""
         with self.wake:
             heapq.heappush(self.heap, (when, next(self.order), job))
             self.wake.notify()
@@ -76,10 +70,5 @@ def scheduler() -> SendScheduler:
     global _scheduler
     with _scheduler_lock:
         if _scheduler is None:
-            from .services import message_dispatch
-
-            _scheduler = SendScheduler(
-                lambda message_id: message_dispatch(message_id=message_id),
-                threads=settings.SEND_THREADS,
-            )
+            _scheduler = SendScheduler(threads=settings.SEND_THREADS)
         return _scheduler

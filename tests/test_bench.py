@@ -10,8 +10,8 @@ import time_machine
 from bench import campaign_run, harness
 from bench.zones import midday_zone
 from campaigns.models import Contact
+from messaging.actions.dispatch import message_claim
 from messaging.models import Message
-from messaging.services import message_claim
 
 
 def test_the_bench_database_is_beside_the_given_one(monkeypatch):

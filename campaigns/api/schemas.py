@@ -6,9 +6,9 @@ schema and are never used to render. Fields that the resource may set to null sa
 
 from rest_framework import serializers
 
-from messaging.campaign_messages import COUNTED_STATUSES
 from workspaces.api.openapi import example
 
+from ..messages import COUNTED_STATUSES
 from ..models import Campaign
 
 CAMPAIGN_STATUSES = [Campaign.DRAFT, Campaign.SCHEDULED, Campaign.RUNNING, Campaign.PAUSED,

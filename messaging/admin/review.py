@@ -14,8 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from workspaces.admin import staff_actor
 from workspaces.errors import TernError
 
-from ..models import Message
-from ..review import (
+from ..actions.review import (
     MARK_REVIEWED,
     RESEND,
     SUPPRESS_NUMBER,
@@ -23,6 +22,7 @@ from ..review import (
     review_resend,
     review_suppress_number,
 )
+from ..models import Message
 
 MAX_REVIEW_BATCH = 200
 

@@ -16,8 +16,9 @@ from workspaces.api.openapi import example
 from workspaces.errors import CATALOGUE, TernError
 from workspaces.phones import to_e164
 
-from .. import services
-from ..batch import message_send_batch
+from ..actions.batch import message_send_batch
+from ..actions.dispatch import message_cancel
+from ..actions.send import SendInput, message_send
 from ..models import Message
 from ..provider_log import provider_log_list
 from ..records import Refusal
@@ -119,8 +120,8 @@ def _numbers(item) -> tuple:
     return (item.get("to"), item.get("from")) if isinstance(item, dict) else (None, None)
 
 
-def _send_input(validated: dict) -> services.SendInput:
-    return services.SendInput(
+def _send_input(validated: dict) -> SendInput:
+    return SendInput(
         to=validated["to"],
         body=validated["body"],
         from_=validated.get("from") or None,
@@ -194,7 +195,7 @@ class MessageViewSet(IdempotentMixin, ListRetrieveViewSet):
             request,
             lambda: Response(
                 message_resource(
-                    services.message_send(
+                    message_send(
                         workspace=request.workspace,
                         test=request.token.is_test,
                         data=_send_input(form.validated_data),
@@ -260,7 +261,7 @@ class MessageViewSet(IdempotentMixin, ListRetrieveViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel a scheduled message, or a queued one not yet claimed by a worker."""
-        return Response(message_resource(services.message_cancel(message=self.get_object())))
+        return Response(message_resource(message_cancel(message=self.get_object())))
 
     def idempotent_error_response(self, exc):
         """A refused send is kept in the refusals log before its answer is stored."""

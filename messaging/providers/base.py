@@ -4,6 +4,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import wraps
 
+from django.conf import settings
+
+from ..provider_log import exchanges_for, log_unanswered
+
 
 @dataclass(frozen=True)
 class OutboundSMS:
@@ -87,7 +91,6 @@ class InboundSMS:
 
 def _logged_send(send):
     """`send` with its exchanges filed under the message (CONTRACT §13's provider log)."""
-    from ..provider_log import exchanges_for, log_unanswered
 
     @wraps(send)
     def logged(self, sms: OutboundSMS) -> Accepted:
@@ -103,14 +106,19 @@ def _logged_send(send):
 
 
 class Provider(ABC):
-    """One way of getting SMS to carriers.
+    """One way of getting SMS to carriers: a package registered by name in SMS_PROVIDERS.
 
     Every subclass's `send` is wrapped so the provider log sees its calls: a provider that talks
     HTTP through `provider_log.logged_session` (or calls `provider_log.exchange_record`) is
-    logged, redacted, with nothing more to do.
+    logged, redacted, with nothing more to do. A provider reports what became of a message by
+    handing a StatusReport to `messaging.actions.reports.status_report_apply` (and an
+    InboundSMS to `messaging.actions.inbound.inbound_receive`), from the callback views of its
+    `callback_urls` module, mounted at /hooks/<name>/, or from its own code.
     """
 
     name: str = ""
+    # The URLconf module of its callbacks, mounted at /hooks/<name>/ ("" for none).
+    callback_urls: str = ""
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -127,4 +135,16 @@ class Provider(ABC):
 
     def lookup(self, message_id: str) -> LookupResult | None:
         """Find a submission by Tern's message id; None when the provider cannot tell."""
+        return None
+
+    def status_callback_url(self) -> str:
+        """Where the provider should post status reports (PUBLIC_BASE_URL + its status hook)."""
+        return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/hooks/{self.name}/status"
+
+    def sweep(self) -> int:
+        """Its own periodic work, run by the messaging sweep (beat); how many things it did."""
+        return 0
+
+    def ready(self) -> None:
+        """Plug into the apps once they are loaded (e.g. a purge of its own records)."""
         return None

@@ -10,9 +10,9 @@ from campaigns.models import Campaign, CampaignSkip, Contact
 from campaigns.resources import campaign_stats
 from compliance.models import Suppression
 from compliance.services import suppression_create
+from messaging.actions.inbound import inbound_receive
 from messaging.models import CampaignCounter, Message, MessageEvent, Status
 from messaging.providers.base import InboundSMS
-from messaging.services import inbound_receive
 from tests.support.factories import contacts_for, next_number, short_code_for
 from workspaces import clock
 from workspaces.audit import Actor

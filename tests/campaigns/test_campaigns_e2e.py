@@ -10,7 +10,8 @@ from bench.zones import midday_zone
 from campaigns.models import Contact
 from compliance.services import suppression_create
 from messaging import pacing
-from messaging.models import Message, SimulatorSubmission, Status
+from messaging.models import Message, Status
+from messaging.providers.simulator.models import SimulatorSubmission
 from tests.support.factories import contacts_for, short_code_for
 from workspaces import clock
 from workspaces.audit import Actor

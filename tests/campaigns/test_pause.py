@@ -13,13 +13,17 @@ import time_machine
 from django.db import connection, transaction
 
 from campaigns import services as campaign_services
+from campaigns.booking import campaign_window_book
 from campaigns.models import Campaign
 from compliance.models import Suppression
 from compliance.services import suppression_create
-from messaging import services
-from messaging.models import Message, MessageEvent, SimulatorSubmission, Status
+from messaging.actions.dispatch import message_claim, message_dispatch, submission_failed
+from messaging.actions.send import SendInput, message_send
+from messaging.actions.sweeps import sweep_due, sweep_stuck_sending
+from messaging.models import Message, MessageEvent, Status
 from messaging.providers.base import TransientSubmissionError
-from messaging.services import SendInput, message_send
+from messaging.providers.simulator.models import SimulatorSubmission
+from messaging.providers.simulator.reports import simulator_reports_apply
 from tests.support.factories import contacts_for, next_number
 from workspaces import clock
 from workspaces.audit import Actor
@@ -92,7 +96,7 @@ def start_pump(cid: str) -> None:
 def at_their_slots(messages) -> None:
     """The send pool's call for each message when its slot comes."""
     for message in messages:
-        services.message_dispatch(message_id=message.id)
+        message_dispatch(message_id=message.id)
 
 
 def submitted() -> list[str]:
@@ -102,7 +106,7 @@ def submitted() -> list[str]:
 def deliver_all() -> None:
     """The simulator's reports of every accepted submission (its worker is not running)."""
     for row in SimulatorSubmission.objects.filter(accepted=True, reported_at=None):
-        services.simulator_reports_apply(status=row.final_status, error_code=row.final_code or None,
+        simulator_reports_apply(status=row.final_status, error_code=row.final_code or None,
                                          provider_message_id=row.provider_message_id)  # fmt: skip
 
 
@@ -146,12 +150,12 @@ def test_a_paused_campaign_submits_nothing_and_resume_finishes_it(tenant):
 
     at_their_slots(messages[1:])  # their slots come while paused
     pump(cid)  # a pump turn already on its way
-    assert services.campaign_window_book(campaign_id=cid, sender=tenant.sender.number,
+    assert campaign_window_book(campaign_id=cid, sender=tenant.sender.number,
                                          seconds=60, campaign_rate=None) is None  # fmt: skip
     for minutes in (3, 30, 240):  # the sweeper, long after every slot
         with time_machine.travel(MIDDAY + timedelta(minutes=minutes), tick=False):
-            services.sweep_due()
-            services.sweep_stuck_sending()
+            sweep_due()
+            sweep_stuck_sending()
             at_their_slots(messages[1:])
     assert submitted() == [messages[0].id]
     waiting = Message.objects.filter(campaign_id=cid).exclude(pk=messages[0].pk)
@@ -231,10 +235,10 @@ def test_a_message_back_in_the_queue_after_the_stop_is_canceled_not_retried(tena
     stopped and cancels it (stopped_by_user, free), so nothing goes out after the stop."""
     cid, messages = launched(tenant, 2)
     start_pump(cid)
-    in_flight = services.message_claim(message_id=messages[0].id)
+    in_flight = message_claim(message_id=messages[0].id)
     stopped = act(tenant, cid, "stop")
     assert (stopped["stats"]["sending"], stopped["stats"]["canceled"]) == (1, 1)
-    services.submission_failed(message=in_flight, exc=TransientSubmissionError("HTTP 500"))
+    submission_failed(message=in_flight, exc=TransientSubmissionError("HTTP 500"))
     in_flight.refresh_from_db()
     assert in_flight.status == Status.QUEUED  # waiting for its retry
     at_their_slots([in_flight])
@@ -253,11 +257,11 @@ def test_a_late_retry_after_the_stop_is_canceled_by_the_sweep(tenant, midday):
     cid, messages = launched(tenant, 2)
     start_pump(cid)
     Message.objects.filter(pk=messages[0].pk).update(attempts=2)
-    in_flight = services.message_claim(message_id=messages[0].id)
+    in_flight = message_claim(message_id=messages[0].id)
     act(tenant, cid, "stop")
-    services.submission_failed(message=in_flight, exc=TransientSubmissionError("HTTP 503"))
+    submission_failed(message=in_flight, exc=TransientSubmissionError("HTTP 503"))
     midday.shift(timedelta(minutes=3))
-    services.sweep_due()
+    sweep_due()
     campaign_services.campaigns_sweep()
     in_flight.refresh_from_db()
     assert in_flight.status == Status.CANCELED and in_flight.error["code"] == "stopped_by_user"
@@ -399,7 +403,7 @@ def test_a_pause_waits_for_a_claim_in_flight_and_a_claim_for_a_pause(tenant):
     pausing = in_thread(pause_slowly)
     assert locked.wait(10)
     result = []
-    claiming = in_thread(lambda: result.append(services.message_claim(message_id=messages[0].id)))
+    claiming = in_thread(lambda: result.append(message_claim(message_id=messages[0].id)))
     wait_until(lambda: lock_waiters() == 1)
     commit.set()
     pausing.join(10)

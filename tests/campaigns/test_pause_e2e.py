@@ -3,7 +3,8 @@ reaches the provider and no message changes status; resume delivers the rest, ea
 
 import pytest
 
-from messaging.models import Message, MessageEvent, SimulatorSubmission, Status
+from messaging.models import Message, MessageEvent, Status
+from messaging.providers.simulator.models import SimulatorSubmission
 from tests.support.factories import contacts_for, next_number, short_code_for
 from workspaces import clock
 

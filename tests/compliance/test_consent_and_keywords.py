@@ -6,8 +6,10 @@ import pytest
 import time_machine
 
 from compliance.models import Consent, Suppression
-from messaging import services
-from messaging.models import Message, SimulatorSubmission
+from messaging.actions.dispatch import message_claim, message_dispatch
+from messaging.actions.sweeps import sweep_due
+from messaging.models import Message
+from messaging.providers.simulator.models import SimulatorSubmission
 from workspaces.models import AuditEvent
 
 from ..support.factories import message_for
@@ -142,7 +144,7 @@ def test_the_stop_reply_goes_out_although_the_number_is_suppressed(client, tenan
     """The reply is claimed and submitted despite the suppression it confirms."""
     _inbound(client, tenant, "STOP")
     reply = Message.objects.for_workspace(tenant.workspace).get(system_reply=True)
-    services.message_dispatch(message_id=reply.id)
+    message_dispatch(message_id=reply.id)
     reply.refresh_from_db()
     assert reply.status == "sent"
     assert SimulatorSubmission.objects.filter(message_id=reply.id, accepted=True).exists()
@@ -152,7 +154,7 @@ def test_a_message_queued_before_the_stop_is_not_sent(client, tenant):
     """Accepted before STOP, claimed after it: blocked at the claim."""
     queued = message_for(tenant.workspace, tenant.sender, to=HANDSET)
     _inbound(client, tenant, "STOP")
-    services.message_dispatch(message_id=queued.id)
+    message_dispatch(message_id=queued.id)
     queued.refresh_from_db()
     assert queued.status == "failed" and queued.error["code"] == "workspace_suppressed"
     assert not SimulatorSubmission.objects.filter(message_id=queued.id).exists()
@@ -202,11 +204,11 @@ def test_marketing_to_texas_on_sunday_morning_waits_until_noon(tenant):
         message = Message.objects.get(pk=response.json()["id"])
         held = message.events.get(event="held_quiet_hours").detail
         assert held["until"] == "2026-11-22T18:00:00.000000Z" and "Texas" in held["rule"]
-        assert services.message_claim(message_id=message.id) is None
-        assert services.sweep_due() == 0
+        assert message_claim(message_id=message.id) is None
+        assert sweep_due() == 0
     with time_machine.travel(datetime(2026, 11, 22, 18, 0, 1, tzinfo=UTC), tick=False):
-        assert services.sweep_due() == 1
-        assert services.message_claim(message_id=message.id).status == "sending"
+        assert sweep_due() == 1
+        assert message_claim(message_id=message.id).status == "sending"
 
 
 def test_campaign_manager_may_record_consent_but_a_viewer_may_not(tenant):

@@ -4,8 +4,9 @@ claimed after the STOP commits (the claim and the STOP share the (workspace, pho
 import pytest
 
 from compliance.models import Suppression
-from messaging import services
-from messaging.models import FINAL_STATUSES, Message, SimulatorSubmission
+from messaging.actions.send import SendInput, message_send
+from messaging.models import FINAL_STATUSES, Message
+from messaging.providers.simulator.models import SimulatorSubmission
 
 from ..support.factories import short_code_for
 from ..support.workers import celery_processes, wait_for
@@ -23,7 +24,7 @@ def test_no_claim_after_the_stop_commits(client, tenant):
     """Messages to the stopping number: claimed before the STOP, or failed unsent after it."""
     sender = short_code_for(tenant.workspace)  # 100/s, so the worker is busy when STOP comes
     ids = [
-        services.message_send(workspace=tenant.workspace, test=False, data=services.SendInput(
+        message_send(workspace=tenant.workspace, test=False, data=SendInput(
             to=NUMBERS[i % len(NUMBERS)], body=f"update {i}", from_=sender.number)).id
         for i in range(1000)
     ]  # fmt: skip

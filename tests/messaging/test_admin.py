@@ -11,10 +11,10 @@ from django.urls import reverse
 
 from compliance.models import Suppression
 from compliance.services import suppression_create, suppression_remove
+from messaging.actions.reports import delivery_failed
+from messaging.actions.review import review_mark_reviewed
 from messaging.admin.timeline import human_gap
 from messaging.models import Message, Status
-from messaging.review import review_mark_reviewed
-from messaging.services import delivery_failed
 from messaging.timeline import event_add
 from workspaces.audit import Actor, verify_chain
 from workspaces.errors import CATALOGUE, TernError

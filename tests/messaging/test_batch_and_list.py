@@ -8,9 +8,9 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from messaging.actions.inbound import inbound_receive
 from messaging.models import Message, Status
 from messaging.providers.base import InboundSMS
-from messaging.services import inbound_receive
 from workspaces.models import Workspace
 
 from ..support.factories import message_for, next_number

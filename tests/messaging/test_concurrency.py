@@ -8,8 +8,9 @@ import pytest
 from django.db import connection, transaction
 
 from compliance.services import suppression_create
-from messaging import services
-from messaging.models import Message, SimulatorSubmission
+from messaging.actions.dispatch import message_claim
+from messaging.models import Message
+from messaging.providers.simulator.models import SimulatorSubmission
 from workspaces.audit import Actor
 from workspaces.locks import phone_lock
 from workspaces.models import Workspace
@@ -94,7 +95,7 @@ def test_stop_committed_before_the_claim_blocks_it(tenant):
         connection.close()
 
     def claim(out):
-        out.append(services.message_claim(message_id=message.id))
+        out.append(message_claim(message_id=message.id))
         connection.close()
 
     claimed = []

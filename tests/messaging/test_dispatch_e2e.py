@@ -11,9 +11,12 @@ import time_machine
 from django.utils import timezone
 
 from compliance.models import Suppression
-from messaging import services
-from messaging.models import FINAL_STATUSES, Message, SimulatorSubmission
+from messaging.actions.send import SendInput, message_send
+from messaging.actions.sweeps import sweep_due, sweep_stuck_sending
+from messaging.models import FINAL_STATUSES, Message
 from messaging.pricing import PROCESSING_FEE
+from messaging.providers.simulator.models import SimulatorSubmission
+from messaging.providers.simulator.reports import sweep_simulator_reports
 from workspaces.selectors import month_to_date_spend
 
 from ..support.factories import short_code_for
@@ -109,9 +112,9 @@ def _sweep_as_if(minutes: int, *, stuck: bool = False) -> None:
     """
     with time_machine.travel(timezone.now() + timedelta(minutes=minutes)):
         if stuck:
-            services.sweep_stuck_sending()
-        services.sweep_due()
-        services.sweep_simulator_reports()
+            sweep_stuck_sending()
+        sweep_due()
+        sweep_simulator_reports()
 
 
 def _kill_group(procs) -> None:
@@ -138,10 +141,10 @@ def test_worker_killed_mid_run_loses_nothing_and_sends_nothing_twice(tenant):
     sender = short_code_for(tenant.workspace)  # 100/s: a long code would pace this to 17 min
     numbers = [f"+1415556{i:04d}" for i in range(1000, 2000)]  # no scripted endings
     ids = [
-        services.message_send(
+        message_send(
             workspace=tenant.workspace,
             test=False,
-            data=services.SendInput(to=number, body="your code is 1234", from_=sender.number),
+            data=SendInput(to=number, body="your code is 1234", from_=sender.number),
         ).id
         for number in numbers
     ]

@@ -8,11 +8,16 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from messaging import pending_reports, services
-from messaging.models import Message, PendingReport, SimulatorSubmission
+from messaging.actions import reports as pending_reports
+from messaging.actions.dispatch import mark_sent, message_claim, message_dispatch
+from messaging.actions.reports import status_report_apply
+from messaging.actions.sweeps import sweep_stuck_sending
+from messaging.models import Message, PendingReport
 from messaging.providers.base import OutboundSMS, StatusReport
 from messaging.providers.registry import get_provider
+from messaging.providers.simulator.models import SimulatorSubmission
 from messaging.providers.simulator.provider import SimulatorProvider
+from messaging.providers.simulator.reports import simulator_reports_apply, sweep_simulator_reports
 from messaging.tasks import sweep
 
 from ..support.factories import message_for
@@ -33,7 +38,7 @@ def report_first(monkeypatch):
     def send_then_report(self, sms):
         accepted = original(self, sms)
         status, code = {"0005": ("undelivered", "30005")}.get(sms.to[-4:], ("delivered", None))
-        services.simulator_reports_apply(
+        simulator_reports_apply(
             status=status, provider_message_id=accepted.provider_message_id, error_code=code
         )
         return accepted
@@ -44,7 +49,7 @@ def report_first(monkeypatch):
 def test_a_report_faster_than_the_commit_of_its_id_is_applied(tenant, report_first):
     """`sent` then `delivered` came before the id was stored: the message still ends delivered."""
     message = message_for(tenant.workspace, tenant.sender, to="+14155557200")
-    services.message_dispatch(message_id=message.id)
+    message_dispatch(message_id=message.id)
     message.refresh_from_db()
     assert message.status == "delivered" and message.settled_at
     timeline = events(message)
@@ -58,7 +63,7 @@ def test_a_report_faster_than_the_commit_of_its_id_is_applied(tenant, report_fir
 def test_a_failure_report_faster_than_the_commit_acts_on_its_class(tenant, report_first):
     """An early `undelivered` 30005 still suppresses the number, as when it comes in order."""
     message = message_for(tenant.workspace, tenant.sender, to="+14155550005")
-    services.message_dispatch(message_id=message.id)
+    message_dispatch(message_id=message.id)
     message.refresh_from_db()
     assert message.status == "undelivered" and message.error["code"] == "unknown_number"
     assert "suppressed" in events(message)
@@ -66,16 +71,16 @@ def test_a_failure_report_faster_than_the_commit_acts_on_its_class(tenant, repor
 
 def test_kept_reports_apply_oldest_first_and_never_backwards(tenant):
     """A kept `delivered` then a kept `sent`: delivered, the late `sent` only noted."""
-    message = services.message_claim(
+    message = message_claim(
         message_id=message_for(tenant.workspace, tenant.sender, to="+14155557201").id
     )
     sid = "SIM" + uuid.uuid4().hex
     for status in ("delivered", "sent"):
-        services.status_report_apply(
+        status_report_apply(
             report=StatusReport(provider="simulator", provider_message_id=sid, status=status)
         )
     assert PendingReport.objects.count() == 2
-    services.mark_sent(message=message, provider_message_id=sid)
+    mark_sent(message=message, provider_message_id=sid)
     message.refresh_from_db()
     assert message.status == "delivered"
     assert events(message)[-2:] == ["delivered", "out_of_order_status_ignored"]
@@ -85,15 +90,15 @@ def test_kept_reports_apply_oldest_first_and_never_backwards(tenant):
 def test_the_same_early_report_twice_is_kept_once(tenant):
     sid = "SIM" + uuid.uuid4().hex
     early = StatusReport(provider="simulator", provider_message_id=sid, status="delivered")
-    services.status_report_apply(report=early)
-    services.status_report_apply(report=early)
+    status_report_apply(report=early)
+    status_report_apply(report=early)
     assert PendingReport.objects.filter(provider_message_id=sid).count() == 1
 
 
 def test_a_report_whose_id_never_appears_expires_after_an_hour(tenant, caplog):
     """Kept for PENDING_REPORT_TTL_SECONDS, then dropped by the messaging sweep with a log line."""
     sid = "SIM" + uuid.uuid4().hex
-    services.status_report_apply(
+    status_report_apply(
         report=StatusReport(provider="simulator", provider_message_id=sid, status="delivered")
     )
     start = timezone.now()
@@ -111,11 +116,11 @@ def test_a_report_whose_id_never_appears_expires_after_an_hour(tenant, caplog):
 
 def test_the_sweep_applies_a_kept_report_whose_id_is_known_by_now(tenant):
     """The last net: a report kept while the id's commit was in flight, found by the sweep."""
-    message = services.message_claim(
+    message = message_claim(
         message_id=message_for(tenant.workspace, tenant.sender, to="+14155557202").id
     )
     sid = "SIM" + uuid.uuid4().hex
-    services.mark_sent(message=message, provider_message_id=sid)
+    mark_sent(message=message, provider_message_id=sid)
     PendingReport.objects.create(
         provider="simulator", provider_message_id=sid, status="delivered",
         received_at=timezone.now(),
@@ -128,7 +133,7 @@ def test_the_sweep_applies_a_kept_report_whose_id_is_known_by_now(tenant):
 def test_a_message_reconciled_after_a_crash_gets_the_simulators_final_report(tenant):
     """Crash after the simulator took it: its report (re-sent by the sweep at 30 s) is kept
     until reconciliation stores the id at 2 min, then applied: delivered, not `sent` for ever."""
-    message = services.message_claim(
+    message = message_claim(
         message_id=message_for(tenant.workspace, tenant.sender, to="+14155557203").id
     )
     get_provider("simulator").send(
@@ -136,13 +141,13 @@ def test_a_message_reconciled_after_a_crash_gets_the_simulators_final_report(ten
     )  # the worker died here: no id stored, its report task lost with it
     start = timezone.now()
     with time_machine.travel(start + timedelta(seconds=45)):
-        assert services.sweep_simulator_reports() == 1
+        assert sweep_simulator_reports() == 1
     with time_machine.travel(start + timedelta(minutes=3)):
-        assert services.sweep_stuck_sending() == 1
+        assert sweep_stuck_sending() == 1
     message.refresh_from_db()
     assert message.status == "delivered"
     assert message.events.filter(event="sent_to_carrier", detail__reconciled=True).exists()
-    assert services.sweep_simulator_reports() == 0
+    assert sweep_simulator_reports() == 0
 
 
 def test_twilio_callback_for_an_unknown_sid_answers_200_and_is_kept(
@@ -157,8 +162,8 @@ def test_twilio_callback_for_an_unknown_sid_answers_200_and_is_kept(
     response = signed_post(client, STATUS, report(sid, "delivered"))
     assert response.status_code == 200
     assert PendingReport.objects.filter(provider="twilio", provider_message_id=sid).exists()
-    claimed = services.message_claim(message_id=message.id)
-    services.mark_sent(message=claimed, provider_message_id=sid)
+    claimed = message_claim(message_id=message.id)
+    mark_sent(message=claimed, provider_message_id=sid)
     message.refresh_from_db()
     bystander.refresh_from_db()
     assert message.status == "delivered" and bystander.status == "queued"

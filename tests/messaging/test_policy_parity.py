@@ -20,7 +20,7 @@ from campaigns.models import Campaign, Contact
 from campaigns.services import campaign_dry_run
 from compliance.models import Consent, Suppression
 from messaging.policy import SendDraft, evaluate
-from tests.factories import WorkspaceFactory, contacts_for, sender_for
+from tests.support.factories import WorkspaceFactory, contacts_for, sender_for
 from workspaces import clock
 from workspaces.errors import TernError
 from workspaces.models import Sender, Workspace

@@ -11,8 +11,11 @@ from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from compliance.models import Suppression
-from messaging import services
-from messaging.models import Message, MessageEvent, SimulatorSubmission
+from messaging.actions.dispatch import message_dispatch
+from messaging.actions.sweeps import sweep_due, sweep_stuck_sending
+from messaging.models import Message, MessageEvent
+from messaging.providers.simulator.models import SimulatorSubmission
+from messaging.providers.simulator.reports import simulator_reports_apply
 from workspaces.errors import CATALOGUE, delivery_error_for
 
 from ..support.factories import message_for, next_number
@@ -90,7 +93,7 @@ def test_a_submission_rejected_with_an_unlisted_code_is_final_and_in_review(
     fake_twilio.script(Reply(http_status, twilio_error(int(twilio_code), "Refused", http_status)))
     message = twilio_message(tenant)
     theirs = message_for(other_tenant.workspace, other_tenant.sender)
-    services.message_dispatch(message_id=message.id)
+    message_dispatch(message_id=message.id)
     message.refresh_from_db()
     assert message.status == "failed"
     assert message.error["code"] == "provider_rejected"
@@ -101,9 +104,9 @@ def test_a_submission_rejected_with_an_unlisted_code_is_final_and_in_review(
     assert message.reserved == 0 and message.settled_at  # never reached a carrier: free
     for minutes in (2, 15, 90):
         with time_machine.travel(timezone.now() + timedelta(minutes=minutes)):
-            services.sweep_due()
-            services.sweep_stuck_sending()
-            services.message_dispatch(message_id=message.id)
+            sweep_due()
+            sweep_stuck_sending()
+            message_dispatch(message_id=message.id)
     assert len(fake_twilio.requests) == 1
     assert not Suppression.objects.filter(phone=message.to_number).exists()
     theirs.refresh_from_db()
@@ -124,7 +127,7 @@ def test_submission_codes_of_the_table_act_on_their_class(
 ):
     fake_twilio.script(Reply(400, twilio_error(int(twilio_code), "Refused", 400)))
     message = twilio_message(tenant)
-    services.message_dispatch(message_id=message.id)
+    message_dispatch(message_id=message.id)
     message.refresh_from_db()
     assert message.status == "failed" and message.error["code"] == code
     assert message.error["provider_code"] == twilio_code
@@ -139,7 +142,7 @@ def test_submission_codes_of_the_table_act_on_their_class(
 def test_a_4xx_without_a_twilio_code_is_a_rejection(tenant, fake_twilio):
     fake_twilio.script(Reply(403, {"message": "Forbidden"}))
     message = twilio_message(tenant)
-    services.message_dispatch(message_id=message.id)
+    message_dispatch(message_id=message.id)
     message.refresh_from_db()
     assert message.status == "failed" and message.error["code"] == "provider_rejected"
     assert message.error["provider_code"] == "403" and message.review == Message.REVIEW_PENDING
@@ -164,7 +167,7 @@ def post_report(settings, sid: str, status: str, error_code: str | None):
 def sent_through_twilio(tenant, fake_twilio) -> Message:
     """A message Twilio has taken (status `sent`, with Twilio's sid)."""
     message = twilio_message(tenant)
-    services.message_dispatch(message_id=message.id)
+    message_dispatch(message_id=message.id)
     message.refresh_from_db()
     assert message.status == "sent"
     return message
@@ -219,7 +222,7 @@ def test_a_30008_report_is_an_unknown_delivery_error_of_the_retry_class(tenant, 
     assert message.error["provider_code"] == "30008" and message.review == ""
     assert not Suppression.objects.filter(phone=message.to_number).exists()
     with time_machine.travel(timezone.now() + timedelta(hours=2)):
-        services.sweep_due()
+        sweep_due()
     assert len(fake_twilio.requests) == 1
 
 
@@ -248,9 +251,9 @@ def test_an_unknown_code_in_a_report_is_provider_rejected(tenant, fake_twilio, s
 def test_simulator_outcomes_use_the_same_mapping(tenant, ending, status, code, review):
     to = next_number()[:-4] + ending
     message = message_for(tenant.workspace, tenant.sender, to=to)
-    services.message_dispatch(message_id=message.id)
+    message_dispatch(message_id=message.id)
     submission = SimulatorSubmission.objects.get(message_id=message.id)
-    services.simulator_reports_apply(
+    simulator_reports_apply(
         status=submission.final_status,
         error_code=submission.final_code,
         provider_message_id=submission.provider_message_id,

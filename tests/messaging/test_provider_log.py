@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from twilio.request_validator import RequestValidator
 
-from messaging import services
+from messaging.actions.dispatch import message_dispatch
 from messaging.models import Message
 from messaging.provider_log import BODY_LIMIT, REDACTED, redact
 from messaging.records import ProviderExchange
@@ -86,7 +86,7 @@ def _signed_report(client, sid: str, status: str, token: str):
 def test_a_twilio_send_and_its_signed_callback_are_logged_without_secrets(
     tenant, other_tenant, twilio_message, fake_twilio
 ):
-    services.message_dispatch(message_id=twilio_message.id)
+    message_dispatch(message_id=twilio_message.id)
     twilio_message.refresh_from_db()
     assert twilio_message.status == "sent" and fake_twilio.requests
     assert _signed_report(Client(), twilio_message.provider_message_id, "delivered",
@@ -112,7 +112,7 @@ def test_a_twilio_send_and_its_signed_callback_are_logged_without_secrets(
 
 
 def test_an_unsigned_callback_is_not_logged(twilio_message, fake_twilio):
-    services.message_dispatch(message_id=twilio_message.id)
+    message_dispatch(message_id=twilio_message.id)
     twilio_message.refresh_from_db()
     before = ProviderExchange.objects.count()
     bad = _signed_report(Client(), twilio_message.provider_message_id, "delivered", "wrong")
@@ -123,7 +123,7 @@ def test_a_refused_twilio_submission_is_logged_with_its_answer(twilio_message, f
     from ..support.fake_twilio import invalid_number
 
     fake_twilio.script(invalid_number())
-    services.message_dispatch(message_id=twilio_message.id)
+    message_dispatch(message_id=twilio_message.id)
     rows = ProviderExchange.objects.filter(message_id=twilio_message.id).order_by("at", "id")
     assert [(r.kind, r.status_code) for r in rows] == [("request", None), ("response", 400)]
     assert "21211" in rows[1].body
@@ -135,7 +135,7 @@ def test_a_refused_twilio_submission_is_logged_with_its_answer(twilio_message, f
 def test_a_simulator_send_is_logged(tenant):
     message = message_for(tenant.workspace, tenant.sender, to="+14155550429")
     assert message.provider == "simulator"
-    services.message_dispatch(message_id=message.id)  # refused with 429 the first time
+    message_dispatch(message_id=message.id)  # refused with 429 the first time
     log = _log(tenant, message.id).json()
     assert [(e["kind"], e["status_code"]) for e in log] == [("request", None), ("response", 429)]
     assert json.loads(log[0]["body"])["to"] == "+14155550429"

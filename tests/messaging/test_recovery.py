@@ -6,7 +6,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from messaging import services, tasks
+from messaging import tasks
+from messaging.actions.sweeps import sweep_due
 from messaging.models import Message
 
 from ..support.factories import message_for, short_code_for
@@ -45,7 +46,7 @@ def test_lost_messages_go_back_in_fanout_tasks_once_their_lease_expired(
         time_machine.travel(timezone.now() + timedelta(minutes=3)),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        assert services.sweep_due() == 151
+        assert sweep_due() == 151
     assert [name for name, _, _ in published] == ["dispatch_fanout", "dispatch_fanout"]
     handed = [mid for _, (chunk, queue), _ in published for mid in chunk]
     assert sorted(handed) == sorted(ids)
@@ -60,13 +61,13 @@ def test_a_live_lease_is_left_alone_and_an_expired_one_renewed(
     published.clear()
     start = timezone.now()
     with time_machine.travel(start + timedelta(seconds=60)):
-        assert services.sweep_due() == 0
+        assert sweep_due() == 0
     with (
         time_machine.travel(start + timedelta(minutes=2)),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        assert services.sweep_due() == 1
-        assert services.sweep_due() == 0  # renewed: the next sweep does not hand it out again
+        assert sweep_due() == 1
+        assert sweep_due() == 0  # renewed: the next sweep does not hand it out again
     assert Message.objects.get(pk=mid).due_at > start + timedelta(minutes=3)
     assert len(published) == 1
 
@@ -75,4 +76,4 @@ def test_a_lost_message_is_picked_up_within_two_minutes(tenant, published):
     """CONTRACT §5: the lease (90 s) plus the sweep's period (15 s) stays under 2 minutes."""
     _lost(tenant, 1)
     with time_machine.travel(timezone.now() + timedelta(seconds=105)):
-        assert services.sweep_due() == 1
+        assert sweep_due() == 1

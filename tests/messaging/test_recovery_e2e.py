@@ -10,8 +10,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from messaging import services
-from messaging.models import FINAL_STATUSES, Message, SimulatorSubmission
+from messaging.actions.sweeps import sweep_due, sweep_stuck_sending
+from messaging.models import FINAL_STATUSES, Message
+from messaging.providers.simulator.models import SimulatorSubmission
+from messaging.providers.simulator.reports import sweep_simulator_reports
 
 from ..support.factories import short_code_for
 from ..support.workers import celery_processes, wait_for
@@ -48,8 +50,8 @@ def test_a_batch_lost_with_its_worker_recovers_at_the_senders_pace(tenant):
     assert lost > COUNT / 2, f"the kill came too late: only {lost} left queued"
     with celery_processes("worker"):
         with time_machine.travel(timezone.now() + timedelta(minutes=3)):
-            services.sweep_stuck_sending()
-            services.sweep_due()
+            sweep_stuck_sending()
+            sweep_due()
         started = time.monotonic()
         wait_for(
             lambda: not Message.objects.filter(pk__in=ids, status="queued").exists(),
@@ -59,7 +61,7 @@ def test_a_batch_lost_with_its_worker_recovers_at_the_senders_pace(tenant):
         drained = time.monotonic() - started
 
         def final() -> bool:
-            services.sweep_simulator_reports()
+            sweep_simulator_reports()
             return all(m.status in FINAL_STATUSES for m in Message.objects.filter(pk__in=ids))
 
         wait_for(final, timeout=60, interval=0.5)

@@ -125,7 +125,7 @@ def message_for(
     **fields,
 ):
     """A message accepted through the real send service (policy, pricing, timeline)."""
-    from messaging.services import SendInput, message_send
+    from messaging.actions.send import SendInput, message_send
 
     data = SendInput(to=to or next_number(), body=body, from_=sender.number, **fields)
     return message_send(workspace=workspace, test=test, data=data)

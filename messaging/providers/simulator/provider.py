@@ -1,17 +1,15 @@
 """Scripted outcomes by the recipient's last four digits (CONTRACT §5)."""
 
 import json
-import time
 import uuid
-from datetime import timedelta
 
 from django.db import transaction
 
-from workspaces import clock
-
 from ...provider_log import exchange_record
 from ..base import Accepted, LookupResult, OutboundSMS, Provider, TransientSubmissionError
+from . import retention
 from .models import SimulatorSubmission
+from .reports import NAME, schedule_reports, sweep_simulator_reports
 
 # last four digits → (final status, error code); reported a second or two after acceptance.
 OUTCOMES = {
@@ -23,13 +21,13 @@ OUTCOMES = {
 # Numbers whose first submission is refused with this HTTP status, then accepted.
 FIRST_ATTEMPT_REFUSED = {"0429": "429", "0500": "500"}
 SIMULATOR_URL = "simulator:///messages"  # no network: the log names the simulator as the far end
-REPORT_DELAY = 2  # seconds until the `sent` report and the final one, posted one after the other
 
 
 class SimulatorProvider(Provider):
     """A provider with no network: outcomes are scripted, and every submission is in the ledger."""
 
-    name = "simulator"
+    name = NAME
+    callback_urls = "messaging.providers.simulator.urls"
 
     def send(self, sms: OutboundSMS) -> Accepted:
         """Accept (and schedule the scripted reports), or refuse a first attempt on 0429/0500."""
@@ -60,7 +58,20 @@ class SimulatorProvider(Provider):
             return LookupResult(found=False)
         return LookupResult(found=True, provider_message_id=hit.provider_message_id, status="sent")
 
+    def status_callback_url(self) -> str:
+        """None: the simulator reports by itself, from the worker's send pool."""
+        return ""
+
+    def sweep(self) -> int:
+        """Post again the final reports a killed worker lost."""
+        return sweep_simulator_reports()
+
+    def ready(self) -> None:
+        """Its ledger is purged like the core's records."""
+        retention.register()
+
     def _record(self, sms: OutboundSMS, *, accepted: bool, answer: str, **fields) -> None:
+        """Note the submission in the ledger."""
         SimulatorSubmission.objects.create(
             message_id=sms.message_id,
             to_number=sms.to,
@@ -80,32 +91,3 @@ def _log_exchange(sms: OutboundSMS, status: int, answer: dict) -> None:
                     body=json.dumps(request))  # fmt: skip
     exchange_record(kind="response", method="POST", url=SIMULATOR_URL, status_code=status,
                     headers=headers, body=json.dumps(answer))  # fmt: skip
-
-
-def schedule_reports(sid: str, status: str, code: str | None) -> None:
-    """Report `sent`, then the final status, from this worker's pool like a provider's callbacks.
-
-    A report lost with its process is posted again by the sweep (`overdue_reports`).
-    """
-    from ...sending import scheduler
-    from ...services import simulator_reports_apply
-
-    scheduler().call_at(
-        time.time() + REPORT_DELAY,
-        lambda: simulator_reports_apply(status=status, provider_message_id=sid, error_code=code),
-    )
-
-
-def mark_reported(provider_message_id: str) -> None:
-    """The final report went out: the sweep need not send it again."""
-    SimulatorSubmission.objects.filter(provider_message_id=provider_message_id).update(
-        reported_at=clock.now()
-    )
-
-
-def overdue_reports(*, older_than: timedelta = timedelta(seconds=30), limit: int = 500):
-    """Final reports whose task was lost (a killed worker): (sid, status, code) to send again."""
-    rows = SimulatorSubmission.objects.filter(
-        accepted=True, reported_at=None, created_at__lte=clock.now() - older_than
-    )
-    return [(r.provider_message_id, r.final_status, r.final_code or None) for r in rows[:limit]]

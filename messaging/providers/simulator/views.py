@@ -11,6 +11,7 @@ from workspaces.api.parsers import load_json
 from workspaces.errors import TernError
 from workspaces.middleware import error_response
 
+from ...actions.inbound import inbound_receive
 from ...provider_log import callback_record
 from ..base import InboundSMS
 
@@ -19,8 +20,6 @@ from ..base import InboundSMS
 @require_POST
 def inbound(request):
     """Act as a handset texting one of our senders (only while SIMULATOR_ENABLED)."""
-    from ...services import inbound_receive
-
     if not settings.SIMULATOR_ENABLED:
         return error_response(TernError("not_found", "The simulator is not enabled."))
     try:

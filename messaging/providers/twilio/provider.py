@@ -60,6 +60,7 @@ class TwilioProvider(Provider):
     """Sends through Twilio's Messages API; its reports arrive at /hooks/twilio/status."""
 
     name = "twilio"
+    callback_urls = "messaging.providers.twilio.urls"
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
 

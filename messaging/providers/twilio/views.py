@@ -14,6 +14,8 @@ from twilio.request_validator import RequestValidator
 from workspaces.errors import TernError
 from workspaces.middleware import error_response
 
+from ...actions.inbound import inbound_receive
+from ...actions.reports import status_report_apply
 from ...provider_log import callback_record
 from ..base import InboundSMS, StatusReport
 
@@ -75,11 +77,7 @@ def status(request):
         return problem
     if form["MessageStatus"] not in REPORTED_STATUSES:
         return JsonResponse({"ok": True})
-    # Imported at call time: services import the provider registry, and loading URLs should
-    # not pull in the whole send path.
-    from messaging import services
-
-    services.status_report_apply(report=status_report(form))
+    status_report_apply(report=status_report(form))
     return JsonResponse({"ok": True})
 
 
@@ -89,9 +87,7 @@ def inbound(request):
     form = request.POST
     if problem := _missing(form, INBOUND_FIELDS):
         return problem
-    from messaging import services  # at call time, as in `status`
-
-    services.inbound_receive(sms=inbound_sms(form))
+    inbound_receive(sms=inbound_sms(form))
     # Empty TwiML: Tern sends any reply (STOP/HELP) itself, through the normal send path.
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")
 

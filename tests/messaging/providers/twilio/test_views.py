@@ -133,7 +133,7 @@ def test_forged_callbacks_write_nothing(client, sent_message, hook):
     assert Message.objects.count() == messages_before
 
 
-# --- Applied reports and inbound (these go through messaging.services) ----------------------
+# --- Applied reports and inbound (these go through messaging.actions) ----------------------
 
 
 def test_delivered_is_applied_before_the_answer(client, sent_message):

@@ -12,9 +12,9 @@ from compliance.services import suppression_create
 from workspaces.audit import Actor, audit_record
 from workspaces.errors import TernError
 
-from .models import Message
-from .services import SendInput, message_send
-from .timeline import event_add
+from ..models import Message
+from ..timeline import event_add
+from .send import SendInput, message_send
 
 MARK_REVIEWED, SUPPRESS_NUMBER, RESEND = "mark_reviewed", "suppress_number", "resend"
 

@@ -2,7 +2,8 @@
 
 A campaign moves thousands of messages at once, so these are single statements (COPY, INSERT,
 UPDATE … RETURNING), never a loop of saves. Each message's timeline still gets its event, and
-the per-campaign status counters follow every change through the database's triggers.
+the per-campaign status counters (messaging's CampaignCounter, kept with the message table)
+follow every change through the database's triggers.
 """
 
 import itertools
@@ -15,18 +16,15 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Sum
 
+from messaging import pricing
+from messaging.models import CampaignCounter, Message, MessageEvent, Status
+from messaging.resources import message_event_data
 from webhooks.events import emit_many, wanted
 from workspaces import clock
 from workspaces.audit import json_safe
 from workspaces.errors import delivery_error
 from workspaces.models import units_to_usd, usd_to_units
 from workspaces.selectors import month_start
-
-from . import pricing
-from .hooks import CAMPAIGN_GATES
-from .models import CampaignCounter, Message, MessageEvent, Status
-from .resources import message_event_data
-from .timeline import event_add
 
 COUNTED_STATUSES = (
     Status.SCHEDULED, Status.QUEUED, Status.SENDING, Status.SENT, Status.DELIVERED,
@@ -211,42 +209,11 @@ def _move(campaign_id: str, from_statuses: tuple, sets: str, params: list) -> li
 
 
 def _events_for(rows: list[tuple], event: str, detail: dict) -> None:
+    """One timeline event for each moved row, with the same detail."""
     at, data = _db_time(clock.now()), json.dumps(json_safe(detail))
     _write_rows(
         MessageEvent._meta.db_table, EVENT_COLUMNS, ((r[1], r[0], event, at, data) for r in rows)
     )
-
-
-# A paused campaign (CONTRACT §7) changes no message's status: its queued messages stay queued,
-# and none is submitted until it resumes. Messaging may not import campaigns, so apps above plug
-# a gate in here: each takes (campaign_id, lock) and answers HOLD while the campaign holds its
-# messages (paused), CANCEL once it was stopped (a message that went back to `queued` after the
-# stop, e.g. a failed attempt awaiting its retry, is canceled like the rest), else None. The
-# campaign's own status stays the one truth; a copy kept on messaging's side would be a second
-# state to keep in step. Every path that would submit a campaign message (the pump's booking,
-# the send pool at a slot, a retry, the sweeper's hand-back to the pump) ends in the claim, which
-# asks with `lock=True`: campaigns then share-locks the campaign row for the claim's
-# transaction, so a claim and a pause are ordered — a message claimed before the pause commits
-# is already `sending` and finishes; after it, none is claimed. A held message goes back to its
-# campaign's pump (due time cleared), which books it a slot at the sender's pace on resume.
-HOLD, CANCEL = "hold", "cancel"
-
-
-def campaign_gate(*, campaign_id: str, lock: bool = False) -> str | None:
-    """HOLD or CANCEL for the campaign's messages now, or None to let them go."""
-    for gate in CAMPAIGN_GATES:
-        verdict = gate(campaign_id, lock)
-        if verdict:
-            return verdict
-    return None
-
-
-def campaign_message_wait(message: Message) -> None:
-    """A held campaign's message stays queued, unbooked, for the pump to book after the resume
-    (noted once on its timeline: a redelivered task finds it unbooked already)."""
-    booked = Message.objects.filter(pk=message.pk, status=Status.QUEUED, due_at__isnull=False)
-    if booked.update(due_at=None):
-        event_add(message, "held_campaign_paused", {"campaign": message.campaign_id})
 
 
 def campaign_messages_release(*, campaign_id: str) -> int:

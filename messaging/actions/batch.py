@@ -1,6 +1,6 @@
 """The batch send: up to 1,000 messages judged one by one, in order, accepted in one transaction.
 
-Kept apart from services.py because its shape differs: every per-item rule of `message_send`
+Kept beside `send` because its shape differs: every per-item rule of `message_send`
 holds (policy, duplicates, spend in request order), but rows are inserted in bulk and the spend
 row is locked once, so a batch costs a handful of statements instead of a thousand transactions.
 """
@@ -15,19 +15,12 @@ from workspaces.models import SpendMonth, Workspace, usd_to_units
 from workspaces.phones import to_e164
 from workspaces.selectors import month_start
 
-from . import pricing
-from .models import DuplicateGuard, Message, MessageEvent
-from .policy import Lookups
-from .providers.registry import provider_name_for
-from .services import (
-    SendInput,
-    _accept_events,
-    _new_message,
-    announce_many,
-    enqueue_many_on_commit,
-    fingerprint,
-    judge,
-)
+from .. import pricing
+from ..lifecycle import announce_many, enqueue_many_on_commit
+from ..models import DuplicateGuard, Message, MessageEvent
+from ..policy import Lookups
+from ..providers.registry import provider_name_for
+from .send import SendInput, accept_events, fingerprint, judge, new_message
 
 
 def _lookups_for(workspace: Workspace, items: list) -> Lookups:
@@ -63,45 +56,58 @@ def message_send_batch(*, workspace: Workspace, test: bool, items: list, receive
 
 
 def _accept(workspace: Workspace, test: bool, judged: list, received_at) -> list:
+    """Accept the judged items that pass duplicates and spend, in order; one transaction."""
     now = clock.now()
-    provider = provider_name_for(workspace, test=test)
     with transaction.atomic():
-        spend = _locked_spend(workspace)
-        limit = Workspace.objects.filter(pk=workspace.pk).values_list("spend_limit", flat=True)[0]
-        limit_units = None if limit is None else usd_to_units(limit)
-        taken = _live_fingerprints(workspace, test, judged, now)
-        prices = _price_list(workspace, test)
-        results, messages, events, guards = [], [], [], []
-        for entry in judged:
-            if isinstance(entry, TernError):
-                results.append(entry)
-                continue
-            data, draft = entry
-            price = prices(draft.country, draft.encoded.segments)
-            error = _refusal(workspace, draft, data, price, spend, limit_units, taken)
-            if error:
-                results.append(error)
-                continue
-            message = _new_message(draft, data, price=price, provider=provider, now=now)
-            spend.units += usd_to_units(price)
-            if workspace.duplicate_window_seconds:
-                key = fingerprint(to=draft.to, body=data.body)
-                taken.add(key)
-                guards.append(
-                    DuplicateGuard(
-                        workspace=workspace,
-                        test=test,
-                        fingerprint=key,
-                        message_id=message.id,
-                        expires_at=now + _window(workspace),
-                    )
-                )
-            message.timeline_cache = _accept_events(message, draft, received_at or now)
-            messages.append(message)
-            events.extend(message.timeline_cache)
-            results.append(message)
-        _store(workspace, spend, guards, messages, events, now)
+        batch = _Batch(workspace, test, judged, received_at or now, now)
+        results = [
+            entry if isinstance(entry, TernError) else batch.accept(*entry) for entry in judged
+        ]
+        _store(workspace, batch.spend, batch.guards, batch.messages, batch.events, now)
     return results
+
+
+class _Batch:
+    """What a batch has taken so far: its spend, fingerprints, rows and events."""
+
+    def __init__(self, workspace: Workspace, test: bool, judged: list, received_at, now):
+        self.workspace, self.test, self.received_at, self.now = workspace, test, received_at, now
+        self.provider = provider_name_for(workspace, test=test)
+        self.spend = _locked_spend(workspace)
+        limit = Workspace.objects.filter(pk=workspace.pk).values_list("spend_limit", flat=True)[0]
+        self.limit_units = None if limit is None else usd_to_units(limit)
+        self.taken = _live_fingerprints(workspace, test, judged, now)
+        self.prices = _price_list(workspace, test)
+        self.messages, self.events, self.guards = [], [], []
+
+    def accept(self, data: SendInput, draft) -> Message | TernError:
+        """The item's message, or its duplicate/spend refusal."""
+        workspace = self.workspace
+        price = self.prices(draft.country, draft.encoded.segments)
+        error = _refusal(workspace, draft, data, price, self.spend, self.limit_units, self.taken)
+        if error:
+            return error
+        message = new_message(draft, data, price=price, provider=self.provider, now=self.now)
+        self.spend.units += usd_to_units(price)
+        if workspace.duplicate_window_seconds:
+            self._guard(fingerprint(to=draft.to, body=data.body), message)
+        message.timeline_cache = accept_events(message, draft, self.received_at)
+        self.messages.append(message)
+        self.events.extend(message.timeline_cache)
+        return message
+
+    def _guard(self, key: str, message: Message) -> None:
+        """Hold the item's fingerprint for the duplicate window."""
+        self.taken.add(key)
+        self.guards.append(
+            DuplicateGuard(
+                workspace=self.workspace,
+                test=self.test,
+                fingerprint=key,
+                message_id=message.id,
+                expires_at=self.now + _window(self.workspace),
+            )
+        )
 
 
 def _price_list(workspace: Workspace, test: bool):
@@ -109,6 +115,7 @@ def _price_list(workspace: Workspace, test: bool):
     rates = {}
 
     def price(country: str, segments: int):
+        """The price of `segments` segments to `country`."""
         if country not in rates:
             rates[country] = pricing.price_for(
                 workspace=workspace, country=country, segments=1, test=test
@@ -119,6 +126,7 @@ def _price_list(workspace: Workspace, test: bool):
 
 
 def _window(workspace: Workspace) -> timedelta:
+    """The workspace's duplicate window."""
     return timedelta(seconds=workspace.duplicate_window_seconds)
 
 
