@@ -239,14 +239,15 @@ class MakeRun:
     """`make run` (from PATH, as a newcomer runs it) on the embedded default, in a var folder of
     its own (TERN_VAR_DIR) with its output in make-run.log there; stopped as Ctrl-C would."""
 
-    def __init__(self, prefix: str):
+    def __init__(self, prefix: str, embedded: bool = True):
+        self.embedded = embedded  # False: keep the environment's server URLs (PostgreSQL, Redis)
         self.var = Path(tempfile.mkdtemp(prefix=prefix))
         self.log_path = self.var / "make-run.log"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> float:
         """Start `make run`; the monotonic time it started at."""
-        env = {k: v for k, v in os.environ.items() if k not in SERVER_URLS}
+        env = {k: v for k, v in os.environ.items() if not self.embedded or k not in SERVER_URLS}
         env["TERN_VAR_DIR"] = str(self.var)
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
@@ -294,6 +295,10 @@ class MakeRun:
 
     def processes(self) -> Counter:
         """The live processes under `make run`, by kind (web, worker, bulk, beat)."""
+        return Counter(kind for kind in self.pids().values() if kind)
+
+    def pids(self) -> dict[int, str | None]:
+        """Every live process under `make run` → its kind (None: make, the supervisor, shells)."""
         children: dict[int, list[int]] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
@@ -301,12 +306,11 @@ class MakeRun:
             except OSError:
                 continue
             children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-        kinds, todo = Counter(), [self.proc.pid]
+        kinds, todo = {}, [self.proc.pid]
         while todo:
             pid = todo.pop()
             todo += children.get(pid, [])
-            kinds[process_kind(pid)] += 1
-        kinds.pop(None, None)
+            kinds[pid] = process_kind(pid)
         return kinds
 
 

@@ -1,6 +1,7 @@
 """Real Celery worker and beat processes for the campaign benchmarks, and a broker tap that counts
 what they publish (no Django here: the runner that uses these has set it up)."""
 
+import contextlib
 import os
 import re
 import signal
@@ -75,14 +76,20 @@ def celery(label: str, *roles: str):
 
 
 def stop_group(proc: subprocess.Popen) -> None:
-    """SIGTERM the process group (celery's pool children too), SIGKILL it after 15 s."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    """SIGTERM the process group (celery's pool children too), SIGKILL whatever of the group is
+    left once its leader has exited or after 15 s: a leader that is gone (a shell, a celery
+    master killed first) does not mean its group is."""
+    signal_group(proc, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=15)
+    signal_group(proc, signal.SIGKILL)
+    proc.wait()
+
+
+def signal_group(proc: subprocess.Popen, signum: int) -> None:
+    """Signal the process group `proc` leads, if any of it is left."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signum)
 
 
 def wait_for(
