@@ -112,7 +112,10 @@ def _lose_a_batch_and_recover(tenant, drain_within: float = 20, **env) -> None:
             return all(m.status in FINAL_STATUSES for m in Message.objects.filter(pk__in=ids))
 
         wait_for(final, timeout=60, interval=0.5)
-    print(f"{lost} lost with the worker; all sent again {drained:.1f} s after the sweep")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"{lost} lost with the worker; all sent again {drained:.1f} s after the sweep (load {load})"
+    )
     assert drained < drain_within  # 300 at 100/s is 3 s of slots; minutes would mean a trickle
     assert ledger.filter(accepted=True).count() == COUNT
     assert ledger.values("message_id").distinct().count() == COUNT  # none submitted twice
