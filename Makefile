@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench soak clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ test: lint
 
 bench: setup
 	$(PY) -m bench
+
+# The embedded default under steady load (issue 11): not part of `make test` or CI.
+SOAK_MINUTES ?= 30
+SOAK_RATE ?= 20
+soak: setup
+	SOAK_MINUTES=$(SOAK_MINUTES) SOAK_RATE=$(SOAK_RATE) $(PY) -m bench.soak
 
 clean:
 	rm -rf var/test var/bench

@@ -17,32 +17,30 @@ verified `message.delivered` at the receiver. Prints one summary line. Talks to 
 
 import csv
 import io
-import json
 import os
-import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-
-import requests
-from standardwebhooks import Webhook, WebhookVerificationError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.zones import midday_zone  # noqa: E402 - the repository's root is on the path now
+# The repository's root is on the path now.
+from bench.live import (  # noqa: E402
+    FINAL,
+    NOT_FINAL,
+    Api,
+    MakeRun,
+    Receiver,
+    health_ok,
+    port_in_use,
+    wait_until,
+)
+from bench.live import LiveFailed as SliceFailed  # noqa: E402
+from bench.zones import midday_zone  # noqa: E402
 
-BASE = "http://127.0.0.1:8000"
-FINAL = {"delivered", "undelivered", "failed", "canceled"}
-NOT_FINAL = ("scheduled", "queued", "sending", "sent")
 STATUSES = ("scheduled", "queued", "sending", "sent", *sorted(FINAL))
 SHORT_CODE = "72631"
 # 16 clients × (40 singles + 2 batches of 20) = 1,280 API messages; the campaign adds its
@@ -53,162 +51,7 @@ SECOND_IMPORT = 200  # rows of the import that runs during the load (+ one refus
 # Simulator outcomes (CONTRACT §5) sent once each, so a suppression never refuses a later send.
 MAGIC = ("0003", "0005", "0006", "0007", "0429", "0500")
 FINAL_WITHIN, WEBHOOKS_WITHIN, CAMPAIGN_WITHIN = 300, 120, 300
-MAX_RECONNECTS = 20  # connection errors repeated (safe requests only) before the slice fails
 DISCLOSURE = "Texts about offers from Demo, reply STOP to end"
-ACCESS_LINE = re.compile(r'"[A-Z]+ (\S+) HTTP/[\d.]+" (\d{3}) ')
-
-
-class SliceFailed(Exception):
-    """What the slice found wrong."""
-
-
-def wait_until(what: str, check, deadline_s: float, interval: float = 0.5):
-    """Poll `check` until it returns a truthy value, or fail naming `what`."""
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise SliceFailed(f"{what}: not within {deadline_s:.0f} s")
-
-
-def local_session() -> requests.Session:
-    """A session that ignores proxy settings: 127.0.0.1 only."""
-    session = requests.Session()
-    session.trust_env = False
-    return session
-
-
-def health_ok():
-    """/healthz's body when every part says ok, else None."""
-    try:
-        body = local_session().get(f"{BASE}/healthz", timeout=2).json()
-    except (requests.RequestException, ValueError):
-        return None
-    return body if set(body.values()) == {"ok"} else None
-
-
-def port_in_use() -> bool:
-    """Whether something already listens on 127.0.0.1:8000 (another `make run`)."""
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", 8000)) == 0
-
-
-class Api:
-    """The API as a careful client uses it: one session per thread, 429s waited out as
-    Retry-After says, every answer counted; a 5xx or an unexpected status fails the slice."""
-
-    def __init__(self, token: str):
-        self.token = token
-        self.local = threading.local()
-        self.lock = threading.Lock()
-        self.answers: Counter = Counter()
-        self.reconnects: Counter = Counter()
-        self.abort = threading.Event()  # set when the slice has failed: every thread stops
-
-    def session(self) -> requests.Session:
-        if not hasattr(self.local, "session"):
-            session = local_session()
-            session.headers["Authorization"] = f"Bearer {self.token}"
-            self.local.session = session
-        return self.local.session
-
-    def call(self, method: str, path: str, expect: int, **kwargs) -> dict:
-        """The JSON answer of one request, sent again after each 429's Retry-After."""
-        url = path if path.startswith(BASE) else f"{BASE}{path}"
-        if not url.startswith(f"{BASE}/"):
-            raise SliceFailed(f"refusing to call {url}: 127.0.0.1 only")
-        retryable = method == "GET" or "Idempotency-Key" in kwargs.get("headers", {})
-        for _ in range(100):
-            if self.abort.is_set():
-                raise SliceFailed("stopped: the slice failed elsewhere")
-            try:
-                response = self.session().request(method, url, timeout=60, **kwargs)
-            except requests.ConnectionError as exc:
-                # A kept-alive connection the server closed as it was reused (gunicorn's 2 s
-                # keep-alive): a request safe to repeat is sent again on a new one.
-                if not retryable or self.reconnects[method] >= MAX_RECONNECTS:
-                    raise SliceFailed(f"{method} {path}: {exc}") from None
-                with self.lock:
-                    self.reconnects[method] += 1
-                continue
-            with self.lock:
-                self.answers[response.status_code] += 1
-            if response.status_code >= 500:
-                raise SliceFailed(f"{method} {path} answered {response.status_code}: "
-                                  f"{response.text[:500]}")  # fmt: skip
-            if response.status_code != 429:
-                break
-            time.sleep(int(response.headers.get("Retry-After", "1")))
-        if response.status_code != expect:
-            raise SliceFailed(f"{method} {path} answered {response.status_code} "
-                              f"(expected {expect}): {response.text[:500]}")  # fmt: skip
-        return response.json()
-
-    def listing(self, path: str, **params) -> list[dict]:
-        """Every item of a list, page after page."""
-        page = self.call("GET", path, 200, params={"limit": 200, **params})
-        items = page["results"]
-        while page["next"]:
-            page = self.call("GET", page["next"], 200)
-            items += page["results"]
-        return items
-
-
-class Receiver:
-    """A webhook endpoint on 127.0.0.1: verifies each delivery with the endpoint's secret and
-    keeps the message ids of verified `message.delivered` events."""
-
-    def __init__(self):
-        self.delivered: dict[str, float] = {}  # message id → when first received (monotonic)
-        self.deliveries, self.bad, self.unexpected = 0, [], []
-        self.lock = threading.Lock()
-        self.secret_set = threading.Event()
-        self.verifier: Webhook | None = None
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status = receiver.take(body, {k.lower(): v for k, v in self.headers.items()})
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-
-    def start_verifying(self, secret: str) -> None:
-        self.verifier = Webhook(secret)
-        self.secret_set.set()
-
-    def take(self, body: bytes, headers: dict) -> int:
-        """200 for a verified delivery (recorded), 400 for one whose signature fails."""
-        self.secret_set.wait(30)
-        try:
-            event = self.verifier.verify(body, headers)
-        except (WebhookVerificationError, AttributeError) as exc:
-            with self.lock:
-                self.bad.append(f"{headers.get('webhook-id')}: {exc}")
-            return 400
-        with self.lock:
-            self.deliveries += 1
-            data = event.get("data") or {}
-            if event.get("type") != "message.delivered" or data.get("status") != "delivered":
-                self.unexpected.append(f"{event.get('type')} {data.get('id')} {data.get('status')}")
-            else:
-                self.delivered.setdefault(data["id"], time.monotonic())
-        return 200
-
-    def stop(self) -> None:
-        self.server.shutdown()
 
 
 def csv_file(rows: list[list[str]]) -> bytes:
@@ -331,19 +174,10 @@ def client(api: Api, index: int, tag: str) -> tuple[list[str], Counter]:
     return ids, refused
 
 
-def all_final(api: Api):
-    """True once no outbound message is left in a status that is not final."""
-    for status in NOT_FINAL:
-        page = api.call("GET", "/api/v1/messages", 200, params={"status": status, "limit": 1})
-        if page["results"]:
-            return False
-    return True
-
-
 def check(api: Api, receiver: Receiver, ids: list[str], campaign_id: str, started: float):
     """After the load: every message final, the campaign's stats add up, every delivered
     message's webhook verified. Returns the figures of the summary."""
-    wait_until("every message final", lambda: all_final(api),
+    wait_until("every message final", api.all_final,
                FINAL_WITHIN - (time.monotonic() - started), interval=1)  # fmt: skip
     final_at = time.monotonic()
     messages = api.listing("/api/v1/messages", direction="outbound")
@@ -387,10 +221,9 @@ def check(api: Api, receiver: Receiver, ids: list[str], campaign_id: str, starte
             "webhooks": len(delivered), "deliveries": receiver.deliveries}  # fmt: skip
 
 
-def slice_run(var: Path, receiver: Receiver, tag: str) -> str:
+def slice_run(token: str, receiver: Receiver, tag: str) -> str:
     """Set up, run the concurrent load, check; the summary line."""
-    demo = json.loads((var / "demo.json").read_text())
-    api = Api(demo["tokens"]["live"])
+    api = Api(token)
     setup_started = time.monotonic()
     api.call("POST", "/api/v1/senders", 201,
              json={"number": SHORT_CODE, "kind": "short_code", "country": "US"})  # fmt: skip
@@ -439,63 +272,38 @@ def slice_run(var: Path, receiver: Receiver, tag: str) -> str:
     )
 
 
-def server_errors(log_text: str) -> list[str]:
-    """gunicorn access-log lines with a 5xx status."""
-    return [line for line in log_text.splitlines()
-            if (m := ACCESS_LINE.search(line)) and m[2].startswith("5")]  # fmt: skip
-
-
 def main() -> int:
     if port_in_use():
         print("embedded slice: 127.0.0.1:8000 is taken (another make run?)", file=sys.stderr)
         return 1
-    var = Path(tempfile.mkdtemp(prefix="tern-slice-"))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}
-    }
-    env["TERN_VAR_DIR"] = str(var)
-    log_path = var / "make-run.log"
-    log = log_path.open("w")
-    # `make` from PATH, as a newcomer runs it.
-    command = ["make", "run"]
-    run = subprocess.Popen(  # noqa: S603
-        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    started = time.monotonic()
+    run = MakeRun("tern-slice-")
+    started = run.start()
     receiver = Receiver()
     failure, summary = None, ""
     try:
         wait_until("/healthz all ok", health_ok, 240)
         ready_s = time.monotonic() - started
-        summary = slice_run(var, receiver, f"{os.getpid():x}")
+        summary = slice_run(run.token(), receiver, f"{os.getpid():x}")
         summary += f"; ready {ready_s:.0f} s, {time.monotonic() - started:.0f} s from make run"
-        if run.poll() is not None:
+        if run.exited():
             failure = "make run exited"
     except SliceFailed as exc:
         failure = str(exc)
     finally:
-        died = [line for line in log_path.read_text(errors="replace").splitlines()
-                if line.startswith("[run]") and " exited with code " in line]  # fmt: skip
-        os.killpg(run.pid, signal.SIGINT)
-        try:
-            run.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(run.pid, signal.SIGKILL)
-        log.close()
+        died = run.died()
+        run.stop()
         receiver.stop()
-    errors = server_errors(log_path.read_text(errors="replace"))
+    errors = run.server_errors()
     if died:
         failure = failure or f"a process of make run exited: {died[0]}"
     if errors:
         failure = failure or f"{len(errors)} 5xx in the access log"
     if failure:
         print("\n".join([*died, *errors[:20]]), file=sys.stderr)
-        print(f"embedded slice: FAILED: {failure} (log: {log_path})", file=sys.stderr)
+        print(f"embedded slice: FAILED: {failure} (log: {run.log_path})", file=sys.stderr)
         return 1
     print(summary)
-    shutil.rmtree(var, ignore_errors=True)  # kept only when the run failed, for its log
+    shutil.rmtree(run.var, ignore_errors=True)  # kept only when the run failed, for its log
     return 0
 
 

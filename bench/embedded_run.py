@@ -30,7 +30,8 @@ from .campaign_run import (
 )
 from .harness import BENCH_DIR, ROOT, BenchError, free_port
 from .load import recipients
-from .workers import stop_group, wait_for
+from .processes import stop_groups
+from .workers import wait_for
 
 B_CLIENTS = 4  # workspace B's concurrent API clients during the broadcast
 B_BATCH_EVERY, B_BATCH_SIZE = 10, 20  # each client's every 10th request is a batch of 20
@@ -62,8 +63,7 @@ def procfile_processes(port: int):
                                                start_new_session=True)  # fmt: skip
         yield procs
     finally:
-        for proc in procs.values():
-            stop_group(proc)
+        stop_groups(list(procs.values()))
 
 
 def alive(procs: dict) -> None:

@@ -2,10 +2,12 @@
 piece for the bench's workers and the end-to-end tests' (no Django and nothing of the bench's
 harness here, so both import it as it is)."""
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,11 +44,28 @@ def start_group(args: list[str], log, env: dict | None = None) -> subprocess.Pop
 
 
 def stop_group(proc: subprocess.Popen) -> None:
-    """SIGTERM the process group (celery's pool children too), SIGKILL it after 15 s."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    """SIGTERM the process group (celery's pool children too), SIGKILL whatever of the group is
+    left once its leader has exited or after 15 s: a leader that is gone (a shell, a celery
+    master killed first) does not mean its group is."""
+    stop_groups([proc])
+
+
+def stop_groups(procs) -> None:
+    """stop_group for several at once: SIGTERM to every group first, then one 15 s grace for
+    them all (one after the other, four slow stops would outlast a caller's own 60 s grace and be
+    killed with their groups left running), then SIGKILL to what is left of each."""
+    for proc in procs:
+        signal_group(proc, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    for proc in procs:
+        signal_group(proc, signal.SIGKILL)
+        proc.wait()
+
+
+def signal_group(proc: subprocess.Popen, signum: int) -> None:
+    """Signal the process group `proc` leads, if any of it is left."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signum)

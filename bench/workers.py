@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import redis
 
 from .harness import BENCH_DIR, BenchError, redis_plan, server_env
-from .processes import celery_args, start_group, stop_group
+from .processes import celery_args, start_group, stop_groups
 
 
 def worker_env(database_url: str) -> dict | None:
@@ -44,8 +44,7 @@ def celery(label: str, *roles: str):
                 procs.append(start_group(celery_args(role), log))
         yield procs
     finally:
-        for proc in procs:
-            stop_group(proc)
+        stop_groups(procs)
 
 
 def wait_for(
