@@ -66,9 +66,13 @@ def csv_file(rows: list[list[str]]) -> bytes:
 def import_run(api: Api, rows: list[list[str]], name: str) -> dict:
     """Upload a CSV with the disclosure and wait until the import completes."""
     started = time.monotonic()
-    created = api.call("POST", "/api/v1/contact-imports", 202,
-                       files={"file": (name, csv_file(rows), "text/csv")},
-                       data={"consent_disclosure": DISCLOSURE})  # fmt: skip
+    created = api.call(
+        "POST",
+        "/api/v1/contact-imports",
+        202,
+        files={"file": (name, csv_file(rows), "text/csv")},
+        data={"consent_disclosure": DISCLOSURE},
+    )
 
     def finished():
         found = api.call("GET", f"/api/v1/contact-imports/{created['id']}", 200)
@@ -92,16 +96,31 @@ def audience_set_up(api: Api, zone: str) -> dict:
     contacts and consents API; a few suppressed. Returns the expected skips."""
     numbers = campaign_numbers()
     imported = numbers[: CAMPAIGN_IMPORTED + CAMPAIGN_NO_CONSENT]
-    rows = [[phone, f"Ann{i}", "Lee", zone, "slice;vip", "yes" if i < CAMPAIGN_IMPORTED else ""]
-            for i, phone in enumerate(imported)]  # fmt: skip
+    rows = [
+        [phone, f"Ann{i}", "Lee", zone, "slice;vip", "yes" if i < CAMPAIGN_IMPORTED else ""]
+        for i, phone in enumerate(imported)
+    ]
     report = import_run(api, rows, "audience.csv")
     if report["created"] != len(rows) or report["errors"]:
         raise SliceFailed(f"audience import: {report}")
     for phone in numbers[len(imported) :]:
-        api.call("POST", "/api/v1/contacts", 201, json={"phone": phone, "first_name": "Bo",
-                 "timezone": zone, "tags": ["slice"]})  # fmt: skip
-        api.call("POST", "/api/v1/consents", 201, json={"phone": phone, "method": "api",
-                 "category": "marketing", "disclosure": DISCLOSURE})  # fmt: skip
+        api.call(
+            "POST",
+            "/api/v1/contacts",
+            201,
+            json={"phone": phone, "first_name": "Bo", "timezone": zone, "tags": ["slice"]},
+        )
+        api.call(
+            "POST",
+            "/api/v1/consents",
+            201,
+            json={
+                "phone": phone,
+                "method": "api",
+                "category": "marketing",
+                "disclosure": DISCLOSURE,
+            },
+        )
     for phone in numbers[-CAMPAIGN_SUPPRESSED:]:
         api.call(
             "POST",
@@ -129,14 +148,22 @@ def campaign_launch(api: Api, campaign_id: str, expected_skips: dict) -> dict:
         return found if found["status"] == "completed" else None
 
     wait_until("the campaign's completion", completed, CAMPAIGN_WITHIN, interval=1)
-    return {"dry_run": dry, "launch_seconds": launched,
-            "seconds": time.monotonic() - started}  # fmt: skip
+    return {"dry_run": dry, "launch_seconds": launched, "seconds": time.monotonic() - started}
 
 
 def second_import(api: Api) -> dict:
     """Contacts imported while everything else runs; one refused row, reported."""
-    rows = [[f"+1212300{k:04d}", f"Cy{k}", "", "America/Chicago" if k % 2 else "", "later",
-             "yes" if k % 3 else "no"] for k in range(1000, 1000 + SECOND_IMPORT)]  # fmt: skip
+    rows = [
+        [
+            f"+1212300{k:04d}",
+            f"Cy{k}",
+            "",
+            "America/Chicago" if k % 2 else "",
+            "later",
+            "yes" if k % 3 else "no",
+        ]
+        for k in range(1000, 1000 + SECOND_IMPORT)
+    ]
     rows.insert(50, ["not a number", "Bad", "", "", "later", ""])
     report = import_run(api, rows, "later.csv")
     refused = [(e["row"], e["code"]) for e in report["errors"]]
@@ -154,22 +181,38 @@ def client(api: Api, index: int, tag: str) -> tuple[list[str], Counter]:
         if n in batch_at:
             b = batch_at[n]
             first = base + SINGLES + b * BATCH_SIZE
-            items = [{"to": f"+1415555{first + i:04d}", "from": SHORT_CODE,
-                      "body": f"Slice {tag} c{index} batch {b} item {i}: your order shipped."}
-                     for i in range(BATCH_SIZE)]  # fmt: skip
-            answer = api.call("POST", "/api/v1/messages/batch", 200,
-                              headers={"Idempotency-Key": f"slice-{tag}-{index}-b{b}"},
-                              json={"messages": items})  # fmt: skip
+            items = [
+                {
+                    "to": f"+1415555{first + i:04d}",
+                    "from": SHORT_CODE,
+                    "body": f"Slice {tag} c{index} batch {b} item {i}: your order shipped.",
+                }
+                for i in range(BATCH_SIZE)
+            ]
+            answer = api.call(
+                "POST",
+                "/api/v1/messages/batch",
+                200,
+                headers={"Idempotency-Key": f"slice-{tag}-{index}-b{b}"},
+                json={"messages": items},
+            )
             for item in answer["results"]:
                 if "message" in item:
                     ids.append(item["message"]["id"])
                 else:
                     refused[item["error"]["code"]] += 1
         ending = MAGIC[index] if n == 0 and index < len(MAGIC) else f"{base + n:04d}"
-        sent = api.call("POST", "/api/v1/messages", 202,
-                        headers={"Idempotency-Key": f"slice-{tag}-{index}-{n}"},
-                        json={"to": f"+1415555{ending}", "from": SHORT_CODE,
-                              "body": f"Slice {tag} c{index} n{n}: code {n:06d}"})  # fmt: skip
+        sent = api.call(
+            "POST",
+            "/api/v1/messages",
+            202,
+            headers={"Idempotency-Key": f"slice-{tag}-{index}-{n}"},
+            json={
+                "to": f"+1415555{ending}",
+                "from": SHORT_CODE,
+                "body": f"Slice {tag} c{index} n{n}: code {n:06d}",
+            },
+        )
         ids.append(sent["id"])
     return ids, refused
 
@@ -177,8 +220,12 @@ def client(api: Api, index: int, tag: str) -> tuple[list[str], Counter]:
 def check(api: Api, receiver: Receiver, ids: list[str], campaign_id: str, started: float):
     """After the load: every message final, the campaign's stats add up, every delivered
     message's webhook verified. Returns the figures of the summary."""
-    wait_until("every message final", api.all_final,
-               FINAL_WITHIN - (time.monotonic() - started), interval=1)  # fmt: skip
+    wait_until(
+        "every message final",
+        api.all_final,
+        FINAL_WITHIN - (time.monotonic() - started),
+        interval=1,
+    )
     final_at = time.monotonic()
     messages = api.listing("/api/v1/messages", direction="outbound")
     status = {m["id"]: m["status"] for m in messages}
@@ -196,8 +243,9 @@ def check(api: Api, receiver: Receiver, ids: list[str], campaign_id: str, starte
     if any(stats[s] for s in NOT_FINAL):
         raise SliceFailed(f"campaign stats show messages not final: {stats}")
     if len(messages) != len(ids) + len(from_campaign):
-        raise SliceFailed(f"{len(messages)} outbound messages, expected "
-                          f"{len(ids)} + {len(from_campaign)}")  # fmt: skip
+        raise SliceFailed(
+            f"{len(messages)} outbound messages, expected {len(ids)} + {len(from_campaign)}"
+        )
     delivered = {m["id"] for m in messages if m["status"] == "delivered"}
 
     def webhooks_in():
@@ -205,30 +253,46 @@ def check(api: Api, receiver: Receiver, ids: list[str], campaign_id: str, starte
             return delivered <= receiver.delivered.keys()
 
     try:
-        wait_until("a verified message.delivered for every delivered message", webhooks_in,
-                   WEBHOOKS_WITHIN)  # fmt: skip
+        wait_until(
+            "a verified message.delivered for every delivered message", webhooks_in, WEBHOOKS_WITHIN
+        )
     except SliceFailed as exc:
         missing = sorted(delivered - receiver.delivered.keys())
         raise SliceFailed(f"{exc}: {len(missing)} missing, e.g. {missing[:5]}") from None
     if receiver.bad or receiver.unexpected:
-        raise SliceFailed(f"receiver: bad signatures {receiver.bad[:5]}, "
-                          f"unexpected events {receiver.unexpected[:5]}")  # fmt: skip
+        raise SliceFailed(
+            f"receiver: bad signatures {receiver.bad[:5]}, "
+            f"unexpected events {receiver.unexpected[:5]}"
+        )
     with receiver.lock:
         last_webhook = max(receiver.delivered[i] for i in delivered) if delivered else final_at
-    return {"messages": Counter(m["status"] for m in messages), "total": len(messages),
-            "campaign": stats, "final_s": final_at - started,
-            "webhooks_lag_s": max(0.0, last_webhook - final_at),
-            "webhooks": len(delivered), "deliveries": receiver.deliveries}  # fmt: skip
+    return {
+        "messages": Counter(m["status"] for m in messages),
+        "total": len(messages),
+        "campaign": stats,
+        "final_s": final_at - started,
+        "webhooks_lag_s": max(0.0, last_webhook - final_at),
+        "webhooks": len(delivered),
+        "deliveries": receiver.deliveries,
+    }
 
 
 def slice_run(token: str, receiver: Receiver, tag: str) -> str:
     """Set up, run the concurrent load, check; the summary line."""
     api = Api(token)
     setup_started = time.monotonic()
-    api.call("POST", "/api/v1/senders", 201,
-             json={"number": SHORT_CODE, "kind": "short_code", "country": "US"})  # fmt: skip
-    endpoint = api.call("POST", "/api/v1/webhook-endpoints", 201,
-                        json={"url": receiver.url, "events": ["message.delivered"]})  # fmt: skip
+    api.call(
+        "POST",
+        "/api/v1/senders",
+        201,
+        json={"number": SHORT_CODE, "kind": "short_code", "country": "US"},
+    )
+    endpoint = api.call(
+        "POST",
+        "/api/v1/webhook-endpoints",
+        201,
+        json={"url": receiver.url, "events": ["message.delivered"]},
+    )
     receiver.start_verifying(endpoint["secret"])
     zone = midday_zone()
     skips = audience_set_up(api, zone)

@@ -26,10 +26,16 @@ def benchmarks() -> dict:
         webhook_delivery,
     )
 
-    return {"send_api": send_api, "send_batch": send_batch, "webhook_delivery": webhook_delivery,
-            "fanout_100k": fanout_100k, "broker_per_recipient": broker_per_recipient,
-            "pacing": pacing, "fairness_broadcast": fairness_broadcast,
-            "fairness_embedded": fairness_embedded}  # fmt: skip
+    return {
+        "send_api": send_api,
+        "send_batch": send_batch,
+        "webhook_delivery": webhook_delivery,
+        "fanout_100k": fanout_100k,
+        "broker_per_recipient": broker_per_recipient,
+        "pacing": pacing,
+        "fairness_broadcast": fairness_broadcast,
+        "fairness_embedded": fairness_embedded,
+    }
 
 
 def git(*args: str) -> str:
@@ -46,8 +52,11 @@ def now_iso() -> str:
 def provenance(measured_at: str) -> dict:
     """What a result was measured on and when: the commit (and whether tracked files differed
     from it), and the time its measurement started."""
-    return {"commit": git("rev-parse", "HEAD") or None, "measured_at": measured_at,
-            "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}  # fmt: skip
+    return {
+        "commit": git("rev-parse", "HEAD") or None,
+        "measured_at": measured_at,
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+    }
 
 
 def merge(results: dict) -> dict:

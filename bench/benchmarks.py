@@ -71,9 +71,15 @@ def send_api(server: Server, tag: str) -> dict:
     for kind, path in (("noop", "/bench/noop"), ("api", "/api/v1/messages")):
         before = worker_cpu(server.pid)
         counts[kind] = load.run(
-            server.url + path, server.token, kind, tag, pool,
-            clients=CLIENTS, warmup=WARMUP, duration=DURATION,
-        )  # fmt: skip
+            server.url + path,
+            server.token,
+            kind,
+            tag,
+            pool,
+            clients=CLIENTS,
+            warmup=WARMUP,
+            duration=DURATION,
+        )
         after = worker_cpu(server.pid)
         cpu[kind] = [round(t - before.get(w, 0.0), 1) for w, t in sorted(after.items())]
     ok = {kind: load.ok_count(c) for kind, c in counts.items()}
@@ -218,16 +224,23 @@ def webhook_delivery(server: Server, tag: str) -> dict:
     env = {**server_env(server.database_url), "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true"}
     done = subprocess.run(
         [sys.executable, "-m", "bench.webhook_run", server.workspace_id],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if done.returncode:
         raise BenchError(f"webhook_delivery failed:\n{done.stderr[-3000:]}")
     measured = json.loads(done.stdout.strip().splitlines()[-1])
     if measured["delivered"] != measured["count"]:
         raise MeasuredErrors(f"webhook_delivery: {measured['delivered']} of {measured['count']}")
-    note = {"database": server.database, "deliveries": measured["count"],
-            "host_load_1m": round(os.getloadavg()[0], 2),
-            "baseline": "requests.post of the same bodies, a connection each, as Tern"}  # fmt: skip
+    note = {
+        "database": server.database,
+        "deliveries": measured["count"],
+        "host_load_1m": round(os.getloadavg()[0], 2),
+        "baseline": "requests.post of the same bodies, a connection each, as Tern",
+    }
     return result(measured["value"], measured["baseline"], "deliveries/s", note)
 
 
@@ -235,8 +248,12 @@ def campaign_run(env: dict, *args, timeout: float = 900) -> dict:
     """One measurement of bench.campaign_run in a child process; its JSON answer."""
     done = subprocess.run(
         [sys.executable, "-m", "bench.campaign_run", *map(str, args)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if done.returncode:
         raise BenchError(f"campaign_run {args[0]} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -249,9 +266,13 @@ def fanout_100k(server: Server, tag: str) -> dict:
         return skipped(unit, "the fan-out writes with COPY: PostgreSQL only", server)
     host_load = round(os.getloadavg()[0], 2)
     measured = campaign_run(server_env(server.database_url), "fanout", tag)
-    note = {"database": server.database, "host_load_1m": host_load, **measured,
-            "baseline": "psycopg COPY of the rows launch writes (messages + 2 events each), built"
-                        " in Python before the clock; both per recipient"}  # fmt: skip
+    note = {
+        "database": server.database,
+        "host_load_1m": host_load,
+        **measured,
+        "baseline": "psycopg COPY of the rows launch writes (messages + 2 events each), built"
+        " in Python before the clock; both per recipient",
+    }
     print(f"fanout_100k: {json.dumps(note)}")
     value = measured["recipients"] / measured["launch_seconds"]
     return result(value, measured["copy_rows"] / measured["copy_seconds"], unit, note)
@@ -267,11 +288,15 @@ def broker_per_recipient(server: Server, tag: str) -> dict:
     measured = campaign_run(env, "broker", tag, recipients)
     if measured["sent"] != recipients:
         raise BenchError(f"broker_per_recipient: {measured['sent']} of {recipients} sent")
-    note = {"database": server.database, "host_load_1m": round(os.getloadavg()[0], 2),
-            "broker": env["CELERY_BROKER_URL"], **measured,
-            "counted": "LPUSH to the `bulk` list in the broker's db, read from Redis MONITOR "
-                       "from before the launch until the campaign completed",
-            "baseline": "one broker message per recipient (the naive design)"}  # fmt: skip
+    note = {
+        "database": server.database,
+        "host_load_1m": round(os.getloadavg()[0], 2),
+        "broker": env["CELERY_BROKER_URL"],
+        **measured,
+        "counted": "LPUSH to the `bulk` list in the broker's db, read from Redis MONITOR "
+        "from before the launch until the campaign completed",
+        "baseline": "one broker message per recipient (the naive design)",
+    }
     print(f"broker_per_recipient: {json.dumps(note)}")
     return result(measured["bulk_publishes"] / recipients, 1.0, unit, note, digits=4)
 
@@ -285,9 +310,13 @@ def pacing(server: Server, tag: str) -> dict:
     measured = campaign_run(env, "pacing", tag, PACING_RECIPIENTS, PACING_MPS)
     if measured["submissions"] != PACING_RECIPIENTS:
         raise BenchError(f"pacing: {measured['submissions']} of {PACING_RECIPIENTS} submitted")
-    note = {"database": server.database, "host_load_1m": round(os.getloadavg()[0], 2),
-            "redis": env["REDIS_URL"], **measured,
-            "baseline": "the sender's configured rate; value = (n-1) / (last - first)"}  # fmt: skip
+    note = {
+        "database": server.database,
+        "host_load_1m": round(os.getloadavg()[0], 2),
+        "redis": env["REDIS_URL"],
+        **measured,
+        "baseline": "the sender's configured rate; value = (n-1) / (last - first)",
+    }
     print(f"pacing: {json.dumps(note)}")
     return result(measured["rate"], PACING_MPS, unit, note, digits=2)
 
@@ -297,8 +326,9 @@ def fairness_broadcast(server: Server, tag: str) -> dict:
     through the split workers and beat, vs A's idle p95 measured just before (goal ratio ≤ 2)."""
     unit = "s"
     if server.database != "postgresql":
-        return skipped(unit, "a broadcast through real workers beside API sends: PostgreSQL only",
-                       server)  # fmt: skip
+        return skipped(
+            unit, "a broadcast through real workers beside API sends: PostgreSQL only", server
+        )
     env = worker_env(server.database_url)
     if env is None:
         return skipped(unit, "no Redis for the workers' broker and pacing marks", server)
@@ -306,20 +336,27 @@ def fairness_broadcast(server: Server, tag: str) -> dict:
     host_load = round(os.getloadavg()[0], 2)
     measured = campaign_run(env, "fairness", tag, recipients, FAIRNESS_SAMPLES, timeout=1800)
     if measured["campaign_status_after_busy"] != "running":
-        raise BenchError(f"fairness_broadcast: the broadcast was "
-                         f"{measured['campaign_status_after_busy']} before the busy samples ended; "
-                         f"raise BENCH_FAIRNESS_RECIPIENTS")  # fmt: skip
+        raise BenchError(
+            f"fairness_broadcast: the broadcast was "
+            f"{measured['campaign_status_after_busy']} before the busy samples ended; "
+            f"raise BENCH_FAIRNESS_RECIPIENTS"
+        )
     idle_p95, busy_p95 = measured.pop("idle_p95"), measured.pop("busy_p95")
-    note = {"database": server.database, "host_load_1m": host_load,
-            "host_load_1m_after": round(os.getloadavg()[0], 2), **measured,
-            "broker": env["CELERY_BROKER_URL"], "redis": env["REDIS_URL"],
-            "broadcast_hardly_sending": measured["broadcast_per_s"] <= FAIRNESS_MIN_RATE,
-            "workers": "worker-transactional (transactional,default,webhooks), worker-bulk (bulk, "
-                       "nice 19, SEND_THREADS=2), beat, as the Procfile",
-            "latency": "from just before POST /api/v1/messages (202) to the sent_to_carrier "
-                       "event's time; sequential sends from a 100/s short code; p95 = "
-                       "statistics.quantiles(n=20)[-1]",
-            "baseline": "the same sends' p95 just before the launch, no broadcast"}  # fmt: skip
+    note = {
+        "database": server.database,
+        "host_load_1m": host_load,
+        "host_load_1m_after": round(os.getloadavg()[0], 2),
+        **measured,
+        "broker": env["CELERY_BROKER_URL"],
+        "redis": env["REDIS_URL"],
+        "broadcast_hardly_sending": measured["broadcast_per_s"] <= FAIRNESS_MIN_RATE,
+        "workers": "worker-transactional (transactional,default,webhooks), worker-bulk (bulk, "
+        "nice 19, SEND_THREADS=2), beat, as the Procfile",
+        "latency": "from just before POST /api/v1/messages (202) to the sent_to_carrier "
+        "event's time; sequential sends from a 100/s short code; p95 = "
+        "statistics.quantiles(n=20)[-1]",
+        "baseline": "the same sends' p95 just before the launch, no broadcast",
+    }
     print(f"fairness_broadcast: {json.dumps(note)}")
     return result(busy_p95, idle_p95, unit, note, digits=3)
 
@@ -327,23 +364,33 @@ def fairness_broadcast(server: Server, tag: str) -> dict:
 # fairness_embedded: a var folder of its own (SQLite, the folder broker), dropped after.
 EMBEDDED_DIR = BENCH_DIR / "embedded"
 EMBEDDED_RECIPIENTS, EMBEDDED_SAMPLES, EMBEDDED_B_RATE = 10_000, 100, 10.0
-NOT_EMBEDDED = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER",
-                "PYTEST_VERSION")  # fmt: skip
+NOT_EMBEDDED = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "CELERY_TASK_ALWAYS_EAGER",
+    "PYTEST_VERSION",
+)
 
 
 def embedded_env() -> dict:
     """`make run`'s environment: nothing set but TERN_VAR_DIR, the bench's own folder."""
     env = {k: v for k, v in os.environ.items() if k not in NOT_EMBEDDED}
-    return {**env, "TERN_VAR_DIR": str(EMBEDDED_DIR), "PYTHONUNBUFFERED": "1",
-            "DJANGO_SETTINGS_MODULE": "config.settings"}  # fmt: skip
+    return {
+        **env,
+        "TERN_VAR_DIR": str(EMBEDDED_DIR),
+        "PYTHONUNBUFFERED": "1",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
 
 
 def embedded_run(env: dict, *args, timeout: float) -> dict:
     """bench.embedded_run in a child process; its JSON answer. On a timeout it is asked to stop
     (SIGTERM: it stops the Procfile processes it started) before it is killed."""
     command = [sys.executable, "-m", "bench.embedded_run", *map(str, args)]
-    child = subprocess.Popen(command, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)  # fmt: skip
+    child = subprocess.Popen(
+        command, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         out, err = child.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -375,16 +422,23 @@ def fairness_embedded(server: Server, tag: str) -> dict:
     finally:
         shutil.rmtree(EMBEDDED_DIR, ignore_errors=True)
     if measured["campaign_status_after_busy"] != "running":
-        raise BenchError(f"fairness_embedded: the broadcast was "
-                         f"{measured['campaign_status_after_busy']} before the busy samples ended; "
-                         f"raise BENCH_EMBEDDED_RECIPIENTS")  # fmt: skip
+        raise BenchError(
+            f"fairness_embedded: the broadcast was "
+            f"{measured['campaign_status_after_busy']} before the busy samples ended; "
+            f"raise BENCH_EMBEDDED_RECIPIENTS"
+        )
     idle_p95, busy_p95 = measured.pop("idle_p95"), measured.pop("busy_p95")
-    note = {"database": "sqlite", "broker": "folder://", "host_load_1m": host_load,
-            "host_load_1m_after": round(os.getloadavg()[0], 2), **measured,
-            "processes": "the Procfile's web, worker, bulk and beat as make run starts them",
-            "latency": "from just before POST /api/v1/messages (202) to the sent_to_carrier "
-                       "event's time; sequential sends from a 100/s short code; p95 = "
-                       "statistics.quantiles(n=20)[-1]",
-            "baseline": "the same sends' p95 just before B's launch, no load"}  # fmt: skip
+    note = {
+        "database": "sqlite",
+        "broker": "folder://",
+        "host_load_1m": host_load,
+        "host_load_1m_after": round(os.getloadavg()[0], 2),
+        **measured,
+        "processes": "the Procfile's web, worker, bulk and beat as make run starts them",
+        "latency": "from just before POST /api/v1/messages (202) to the sent_to_carrier "
+        "event's time; sequential sends from a 100/s short code; p95 = "
+        "statistics.quantiles(n=20)[-1]",
+        "baseline": "the same sends' p95 just before B's launch, no load",
+    }
     print(f"fairness_embedded: {json.dumps(note)}")
     return result(busy_p95, idle_p95, "s", note, digits=3)

@@ -50,8 +50,14 @@ def short_code(workspace, mps: int):
     number = str(secrets.choice(range(100_000, 1_000_000)))
     while Sender.objects.filter(number=number).exists():
         number = str(secrets.choice(range(100_000, 1_000_000)))
-    return sender_create(workspace=workspace, actor=Actor.system("bench"), number=number,
-                         kind=Sender.SHORT_CODE, country="US", mps=mps)  # fmt: skip
+    return sender_create(
+        workspace=workspace,
+        actor=Actor.system("bench"),
+        number=number,
+        kind=Sender.SHORT_CODE,
+        country="US",
+        mps=mps,
+    )
 
 
 def audience(workspace, numbers: list[str], *, consent: list[str], suppressed: list[str]):
@@ -63,14 +69,30 @@ def audience(workspace, numbers: list[str], *, consent: list[str], suppressed: l
     from workspaces import clock
 
     now, ws, zone = clock.now(), workspace.pk, midday_zone()
-    Contact.objects.bulk_create([Contact(workspace_id=ws, phone=p, first_name="Ann",
-                                         tags=["all"], timezone=zone, created_at=now)
-                                 for p in numbers], batch_size=5000)  # fmt: skip
-    Consent.objects.bulk_create([Consent(workspace_id=ws, phone=p, method="web_form",
-                                         captured_at=now, created_at=now) for p in consent],
-                                batch_size=5000)  # fmt: skip
-    Suppression.objects.bulk_create([Suppression(workspace_id=ws, phone=p, created_at=now)
-                                     for p in suppressed], batch_size=5000)  # fmt: skip
+    Contact.objects.bulk_create(
+        [
+            Contact(
+                workspace_id=ws,
+                phone=p,
+                first_name="Ann",
+                tags=["all"],
+                timezone=zone,
+                created_at=now,
+            )
+            for p in numbers
+        ],
+        batch_size=5000,
+    )
+    Consent.objects.bulk_create(
+        [
+            Consent(workspace_id=ws, phone=p, method="web_form", captured_at=now, created_at=now)
+            for p in consent
+        ],
+        batch_size=5000,
+    )
+    Suppression.objects.bulk_create(
+        [Suppression(workspace_id=ws, phone=p, created_at=now) for p in suppressed], batch_size=5000
+    )
 
 
 def analyze() -> None:
@@ -90,9 +112,15 @@ def campaign_new(workspace, sender):
     from campaigns.services import campaign_create
     from workspaces.audit import Actor
 
-    return campaign_create(workspace_id=workspace.pk, test=False, actor=Actor.system("bench"),
-                           name="Bench", body=BODY, audience={"all": True},
-                           from_number=sender.number)  # fmt: skip
+    return campaign_create(
+        workspace_id=workspace.pk,
+        test=False,
+        actor=Actor.system("bench"),
+        name="Bench",
+        body=BODY,
+        audience={"all": True},
+        from_number=sender.number,
+    )
 
 
 def launch(campaign) -> float:
@@ -122,15 +150,50 @@ def copy_rows(workspace, sender, numbers: list[str]) -> tuple[list, list]:
     for phone in numbers:
         mid = new_id("msg")
         body = BODY.replace("{{first_name}}", "Ann")
-        messages.append((mid, workspace.pk, False, "outbound", "queued", phone, sender.number,
-                         body, "marketing", 1, "GSM-7", price, "USD", price, campaign_id,
-                         "simulator", "{}", None, 0, "", False, now, now))  # fmt: skip
-        passed = json.dumps({"sender": sender.number, "campaign": campaign_id, "country": "US",
-                             "suppression": "none active",
-                             "consent": {"id": new_id("con"), "method": "web_form",
-                                         "captured_at": now.isoformat()}})  # fmt: skip
-        events += [(workspace.pk, mid, "policy_passed", now, passed),
-                   (workspace.pk, mid, "queued", now, queued)]  # fmt: skip
+        messages.append(
+            (
+                mid,
+                workspace.pk,
+                False,
+                "outbound",
+                "queued",
+                phone,
+                sender.number,
+                body,
+                "marketing",
+                1,
+                "GSM-7",
+                price,
+                "USD",
+                price,
+                campaign_id,
+                "simulator",
+                "{}",
+                None,
+                0,
+                "",
+                False,
+                now,
+                now,
+            )
+        )
+        passed = json.dumps(
+            {
+                "sender": sender.number,
+                "campaign": campaign_id,
+                "country": "US",
+                "suppression": "none active",
+                "consent": {
+                    "id": new_id("con"),
+                    "method": "web_form",
+                    "captured_at": now.isoformat(),
+                },
+            }
+        )
+        events += [
+            (workspace.pk, mid, "policy_passed", now, passed),
+            (workspace.pk, mid, "queued", now, queued),
+        ]
     assert len(messages[0]) == len(MESSAGE_COLUMNS)
     return messages, events
 
@@ -160,8 +223,10 @@ def copy_seconds(messages: list, events: list) -> float:
     from campaigns.messages import EVENT_COLUMNS, MESSAGE_COLUMNS
     from messaging.models import Message, MessageEvent
 
-    tables = [(Message, MESSAGE_COLUMNS, copy_text(messages)),
-              (MessageEvent, EVENT_COLUMNS, copy_text(events))]  # fmt: skip
+    tables = [
+        (Message, MESSAGE_COLUMNS, copy_text(messages)),
+        (MessageEvent, EVENT_COLUMNS, copy_text(events)),
+    ]
     with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
         started = time.perf_counter()
         for model, columns, chunks in tables:
@@ -191,9 +256,15 @@ def fanout(tag: str) -> dict:
     launched = Campaign.objects.get(pk=campaign.pk)
     messages = Message.objects.filter(campaign_id=campaign.pk).count()
     retire([campaign.pk])
-    return {"recipients": launched.recipients, "messages": messages, "skipped": launched.skipped,
-            "launch_seconds": seconds, "copy_rows": len(rows[0]), "copy_events": len(rows[1]),
-            "copy_seconds": baseline}  # fmt: skip
+    return {
+        "recipients": launched.recipients,
+        "messages": messages,
+        "skipped": launched.skipped,
+        "launch_seconds": seconds,
+        "copy_rows": len(rows[0]),
+        "copy_events": len(rows[1]),
+        "copy_seconds": baseline,
+    }
 
 
 def retire(campaign_ids) -> int:
@@ -261,20 +332,29 @@ def broker(tag: str, count: int) -> dict:
     with BrokerTap(os.environ["CELERY_BROKER_URL"]) as tap:  # the worker's (worker_env)
         launch_seconds = launch(campaign)  # its on-commit pump kick is the first bulk publish
         with celery("broker", "worker", "beat") as procs:
-            wait_for(lambda: campaign_status(campaign.pk) == "completed", WORKER_SECONDS,
-                     "campaign completion", procs)  # fmt: skip
+            wait_for(
+                lambda: campaign_status(campaign.pk) == "completed",
+                WORKER_SECONDS,
+                "campaign completion",
+                procs,
+            )
             pushes, commands = tap.settle()  # before the shutdown's restores
     done = (Status.SENT, Status.DELIVERED)
     sent = Message.objects.filter(campaign_id=campaign.pk, status__in=done)
     times = submission_times(sender)
-    return {"recipients": count, "sent": sent.count(), "bulk_publishes": pushes["bulk"],
-            "publishes_by_queue": dict(pushes), "publishes_total": sum(pushes.values()),
-            "broker_commands": dict(commands.most_common(12)),
-            "monitor_samples": {k: tap.samples[k] for k in ("LPUSH",) if k in tap.samples},
-            "launch_seconds": round(launch_seconds, 2),
-            "seconds_to_complete": round(time.monotonic() - started, 1),
-            "seconds_first_to_last_submission": round(times[-1] - times[0], 1),
-            **parked}  # fmt: skip
+    return {
+        "recipients": count,
+        "sent": sent.count(),
+        "bulk_publishes": pushes["bulk"],
+        "publishes_by_queue": dict(pushes),
+        "publishes_total": sum(pushes.values()),
+        "broker_commands": dict(commands.most_common(12)),
+        "monitor_samples": {k: tap.samples[k] for k in ("LPUSH",) if k in tap.samples},
+        "launch_seconds": round(launch_seconds, 2),
+        "seconds_to_complete": round(time.monotonic() - started, 1),
+        "seconds_first_to_last_submission": round(times[-1] - times[0], 1),
+        **parked,
+    }
 
 
 def pacing(tag: str, count: int, mps: int) -> dict:
@@ -288,8 +368,13 @@ def pacing(tag: str, count: int, mps: int) -> dict:
         wait_for(lambda: ledger.count() >= count, WORKER_SECONDS, "all submissions", procs)
     times = submission_times(sender)
     span = times[-1] - times[0]
-    return {"submissions": len(times), "seconds": span, "rate": (len(times) - 1) / span,
-            "busiest_second": busiest(times, 1.0), **parked}  # fmt: skip
+    return {
+        "submissions": len(times),
+        "seconds": span,
+        "rate": (len(times) - 1) / span,
+        "busiest_second": busiest(times, 1.0),
+        **parked,
+    }
 
 
 def busiest(times: list[float], window: float) -> int:
@@ -315,8 +400,9 @@ def api_workspace(tag: str):
     workspace = workspace_new(f"fairness A {tag}")
     sender = short_code(workspace, 100)
     owner = Membership.objects.get(workspace=workspace)
-    secret = token_create(creator=owner, name="bench", scopes=sorted(ALL_SCOPES),
-                          actor=Actor.system("bench"))[1]  # fmt: skip
+    secret = token_create(
+        creator=owner, name="bench", scopes=sorted(ALL_SCOPES), actor=Actor.system("bench")
+    )[1]
     return secret, sender
 
 
@@ -325,8 +411,13 @@ def sent_at(message_id: str, procs) -> float:
     from messaging.models import MessageEvent
 
     events = MessageEvent.objects.filter(message_id=message_id, event="sent_to_carrier")
-    at = wait_for(lambda: events.values_list("at", flat=True).first(), 30,
-                  f"{message_id} sent", procs, interval=0.01)  # fmt: skip
+    at = wait_for(
+        lambda: events.values_list("at", flat=True).first(),
+        30,
+        f"{message_id} sent",
+        procs,
+        interval=0.01,
+    )
     return at.timestamp()
 
 
@@ -335,8 +426,11 @@ def latencies(session, url: str, sender, count: int, procs, label: str) -> list[
     sends one after another (unique bodies: duplicate detection never fires)."""
     seconds = []
     for n in range(count):
-        body = {"to": f"+1415555{n % 100 + 1000:04d}", "from": sender.number,
-                "body": f"Your code is {n:06d} ({label} {time.time():.6f})."}  # fmt: skip
+        body = {
+            "to": f"+1415555{n % 100 + 1000:04d}",
+            "from": sender.number,
+            "body": f"Your code is {n:06d} ({label} {time.time():.6f}).",
+        }
         before = time.time()
         response = session.post(f"{url}/api/v1/messages", json=body, timeout=30)
         if response.status_code != 202:
@@ -352,8 +446,12 @@ def p95(values: list[float]) -> float:
 
 def summary(values: list[float]) -> dict:
     """Sample count and a few quantiles of latencies, in seconds."""
-    return {"samples": len(values), "p50": round(statistics.median(values), 4),
-            "p95": round(p95(values), 4), "max": round(max(values), 4)}  # fmt: skip
+    return {
+        "samples": len(values),
+        "p50": round(statistics.median(values), 4),
+        "p95": round(p95(values), 4),
+        "max": round(max(values), 4),
+    }
 
 
 def fairness(tag: str, count: int, samples: int) -> dict:
@@ -368,13 +466,16 @@ def fairness(tag: str, count: int, samples: int) -> dict:
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
     roles = ("worker-transactional", "worker-bulk", "beat")
-    with gunicorn(dict(os.environ), "gunicorn-fairness") as (url, _), \
-            celery("fairness", *roles) as procs:  # fmt: skip
+    with (
+        gunicorn(dict(os.environ), "gunicorn-fairness") as (url, _),
+        celery("fairness", *roles) as procs,
+    ):
         latencies(session, url, a_sender, 5, procs, "warm-up")  # connections, imports
         idle = latencies(session, url, a_sender, samples, procs, "idle")
         launch_seconds = launch(campaign)
-        wait_for(lambda: ledger.count() > min(500, count // 20), 120, "the broadcast's start",
-                 procs)  # fmt: skip
+        wait_for(
+            lambda: ledger.count() > min(500, count // 20), 120, "the broadcast's start", procs
+        )
         sent_before, started = ledger.count(), time.monotonic()
         busy = latencies(session, url, a_sender, samples, procs, "busy")
         busy_seconds = time.monotonic() - started
@@ -382,13 +483,20 @@ def fairness(tag: str, count: int, samples: int) -> dict:
         status = campaign_status(campaign.pk)
         left = Message.objects.filter(campaign_id=campaign.pk, status=Status.QUEUED).count()
     retire([campaign.pk])
-    return {"recipients": count, "idle": summary(idle), "busy": summary(busy),
-            "idle_p95": p95(idle), "busy_p95": p95(busy),
-            "broadcast_submissions_while_busy": broadcast,
-            "broadcast_per_s": round(broadcast / busy_seconds, 1),
-            "busy_seconds": round(busy_seconds, 1), "launch_seconds": round(launch_seconds, 2),
-            "campaign_status_after_busy": status, "campaign_queued_after_busy": left,
-            **parked}  # fmt: skip
+    return {
+        "recipients": count,
+        "idle": summary(idle),
+        "busy": summary(busy),
+        "idle_p95": p95(idle),
+        "busy_p95": p95(busy),
+        "broadcast_submissions_while_busy": broadcast,
+        "broadcast_per_s": round(broadcast / busy_seconds, 1),
+        "busy_seconds": round(busy_seconds, 1),
+        "launch_seconds": round(launch_seconds, 2),
+        "campaign_status_after_busy": status,
+        "campaign_queued_after_busy": left,
+        **parked,
+    }
 
 
 def main(kind: str, tag: str, *args: str) -> dict:

@@ -58,9 +58,13 @@ def procfile_processes(port: int):
                 command = command.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
                 command += " --no-control-socket"
             with (BENCH_DIR / f"embedded-{name}.log").open("w") as log:
-                procs[name] = subprocess.Popen(["/bin/sh", "-c", command], cwd=ROOT, stdout=log,
-                                               stderr=subprocess.STDOUT,
-                                               start_new_session=True)  # fmt: skip
+                procs[name] = subprocess.Popen(
+                    ["/bin/sh", "-c", command],
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
         yield procs
     finally:
         stop_groups(list(procs.values()))
@@ -90,8 +94,9 @@ def owner_token(workspace) -> str:
     from workspaces.services import token_create
 
     owner = Membership.objects.get(workspace=workspace)
-    return token_create(creator=owner, name="bench", scopes=sorted(ALL_SCOPES),
-                        actor=Actor.system("bench"))[1]  # fmt: skip
+    return token_create(
+        creator=owner, name="bench", scopes=sorted(ALL_SCOPES), actor=Actor.system("bench")
+    )[1]
 
 
 class Load:
@@ -105,8 +110,9 @@ class Load:
         self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.accepted, self.answers, self.errors, self.dropped = 0, {}, [], []
-        self.threads = [threading.Thread(target=self.client, args=(i,), daemon=True)
-                        for i in range(B_CLIENTS)]  # fmt: skip
+        self.threads = [
+            threading.Thread(target=self.client, args=(i,), daemon=True) for i in range(B_CLIENTS)
+        ]
 
     def __enter__(self) -> "Load":
         for thread in self.threads:
@@ -121,8 +127,11 @@ class Load:
     def message(self, client: int, n: int, item: int = 0) -> dict:
         """A unique transactional send (duplicate detection never fires)."""
         to = self.pool[(client * 2503 + n * B_BATCH_SIZE + item) % len(self.pool)]
-        return {"to": to, "from": self.sender,
-                "body": f"Order {self.label} c{client} n{n} i{item} shipped."}  # fmt: skip
+        return {
+            "to": to,
+            "from": self.sender,
+            "body": f"Order {self.label} c{client} n{n} i{item} shipped.",
+        }
 
     def client(self, index: int) -> None:
         session = requests.Session()
@@ -179,13 +188,19 @@ def fairness(tag: str, count: int, samples: int, b_rate: float) -> dict:
         idle = latencies(session, url, a_sender, samples, (), "idle")
         alive(procs)
         started = time.monotonic()
-        launch = session.post(f"{url}/api/v1/campaigns/{campaign.pk}/launch", timeout=120,
-                              headers={"Authorization": f"Bearer {b_token}"})  # fmt: skip
+        launch = session.post(
+            f"{url}/api/v1/campaigns/{campaign.pk}/launch",
+            timeout=120,
+            headers={"Authorization": f"Bearer {b_token}"},
+        )
         if launch.status_code != 200:
             raise BenchError(f"B's launch answered {launch.status_code}: {launch.text[:500]}")
         launch_seconds = time.monotonic() - started
-        wait_for(lambda: alive(procs) or ledger.count() > min(500, count // 20), 120,
-                 "the broadcast's start")  # fmt: skip
+        wait_for(
+            lambda: alive(procs) or ledger.count() > min(500, count // 20),
+            120,
+            "the broadcast's start",
+        )
         sent_before, started = ledger.count(), time.monotonic()
         with Load(url, b_token, b_sender.number, f"{tag} busy", b_rate) as load:
             busy = latencies(session, url, a_sender, samples, (), "busy")
@@ -197,26 +212,35 @@ def fairness(tag: str, count: int, samples: int, b_rate: float) -> dict:
         left = Message.objects.filter(campaign_id=campaign.pk, status=Status.QUEUED).count()
     if load.errors:
         raise BenchError(f"B's API clients met errors: {load.errors[:5]}")
-    return {"recipients": count, "idle": summary(idle), "busy": summary(busy),
-            "idle_p95": p95(idle), "busy_p95": p95(busy),
-            "broadcast_submissions_while_busy": broadcast,
-            "broadcast_per_s": round(broadcast / busy_seconds, 1),
-            "b_api_clients": B_CLIENTS, "b_api_offered_per_s": b_rate,
-            "b_api_accepted_while_busy": load.accepted,
-            "b_api_per_s": round(load.accepted / busy_seconds, 1),
-            "b_api_answers": {str(k): v for k, v in sorted(load.answers.items())},
-            "b_api_connection_errors": load.dropped,
-            "busy_seconds": round(busy_seconds, 1), "launch_seconds": round(launch_seconds, 2),
-            "transactional_queue_at_busy_end": backlog,
-            "campaign_status_after_busy": status,
-            "campaign_queued_after_busy": left}  # fmt: skip
+    return {
+        "recipients": count,
+        "idle": summary(idle),
+        "busy": summary(busy),
+        "idle_p95": p95(idle),
+        "busy_p95": p95(busy),
+        "broadcast_submissions_while_busy": broadcast,
+        "broadcast_per_s": round(broadcast / busy_seconds, 1),
+        "b_api_clients": B_CLIENTS,
+        "b_api_offered_per_s": b_rate,
+        "b_api_accepted_while_busy": load.accepted,
+        "b_api_per_s": round(load.accepted / busy_seconds, 1),
+        "b_api_answers": {str(k): v for k, v in sorted(load.answers.items())},
+        "b_api_connection_errors": load.dropped,
+        "busy_seconds": round(busy_seconds, 1),
+        "launch_seconds": round(launch_seconds, 2),
+        "transactional_queue_at_busy_end": backlog,
+        "campaign_status_after_busy": status,
+        "campaign_queued_after_busy": left,
+    }
 
 
 def main(tag: str, count: str, samples: str, b_rate: str) -> dict:
     """Set Django up (the embedded default: this process's environment) and measure."""
     if any(os.environ.get(k) for k in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")):
-        raise BenchError("embedded_run needs the embedded default: no DATABASE_URL, REDIS_URL "
-                         "or CELERY_BROKER_URL")  # fmt: skip
+        raise BenchError(
+            "embedded_run needs the embedded default: no DATABASE_URL, REDIS_URL "
+            "or CELERY_BROKER_URL"
+        )
     django.setup()
     return fairness(tag, int(count), int(samples), float(b_rate))
 

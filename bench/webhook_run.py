@@ -43,14 +43,19 @@ def main(workspace_id: str) -> dict:
     from workspaces.audit import Actor
 
     url = _receiver()
-    endpoint, _ = endpoint_create(workspace_id=workspace_id, test=False, url=url, events=["*"],
-                                  actor=Actor.system("bench"))  # fmt: skip
+    endpoint, _ = endpoint_create(
+        workspace_id=workspace_id, test=False, url=url, events=["*"], actor=Actor.system("bench")
+    )
     with transaction.atomic():
         events = [
-            emit(workspace_id=workspace_id, test=False, type="message.delivered",
-                 data={"id": f"msg_bench{i}", "body": "x" * 120})
+            emit(
+                workspace_id=workspace_id,
+                test=False,
+                type="message.delivered",
+                data={"id": f"msg_bench{i}", "body": "x" * 120},
+            )
             for i in range(COUNT)
-        ]  # fmt: skip
+        ]
     ids = list(WebhookDelivery.objects.filter(endpoint=endpoint).values_list("id", flat=True))
     started = time.perf_counter()
     for delivery_id in ids:
@@ -62,8 +67,12 @@ def main(workspace_id: str) -> dict:
     for body in bodies:
         requests.post(url, data=body, headers={"content-type": "application/json"}, timeout=10)
     plain_seconds = time.perf_counter() - started
-    return {"delivered": succeeded, "count": COUNT, "value": succeeded / tern_seconds,
-            "baseline": COUNT / plain_seconds}  # fmt: skip
+    return {
+        "delivered": succeeded,
+        "count": COUNT,
+        "value": succeeded / tern_seconds,
+        "baseline": COUNT / plain_seconds,
+    }
 
 
 if __name__ == "__main__":

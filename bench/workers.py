@@ -55,8 +55,11 @@ def wait_for(
     while time.monotonic() < deadline:
         if done := condition():
             return done
-        if dead := [f"{p.args[p.args.index('config') + 1]} (pid {p.pid})" for p in procs
-                    if p.poll() is not None]:  # fmt: skip
+        if dead := [
+            f"{p.args[p.args.index('config') + 1]} (pid {p.pid})"
+            for p in procs
+            if p.poll() is not None
+        ]:
             raise BenchError(f"celery {', '.join(dead)} exited; see {BENCH_DIR}/celery-*.log")
         time.sleep(interval)
     raise BenchError(f"{what}: not within {seconds:.0f} s; see {BENCH_DIR}/celery-*.log")

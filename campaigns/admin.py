@@ -13,8 +13,18 @@ from .resources import campaign_stats
 class CampaignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """A campaign with its live stats (from the counters, never a scan of its messages)."""
 
-    list_display = ["id", "name", "workspace", "test", "status", "from_number", "recipients",
-                    "launched_at", "completed_at", "stopped_at"]  # fmt: skip
+    list_display = [
+        "id",
+        "name",
+        "workspace",
+        "test",
+        "status",
+        "from_number",
+        "recipients",
+        "launched_at",
+        "completed_at",
+        "stopped_at",
+    ]
     list_filter = ["status", "test", "workspace"]
     search_fields = ["=id", "name", "from_number"]
     list_select_related = ["workspace"]
@@ -38,8 +48,17 @@ class CampaignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class ContactImportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """An import and its report."""
 
-    list_display = ["id", "workspace", "status", "file_name", "created", "updated", "error_count",
-                    "created_at", "completed_at"]  # fmt: skip
+    list_display = [
+        "id",
+        "workspace",
+        "status",
+        "file_name",
+        "created",
+        "updated",
+        "error_count",
+        "created_at",
+        "completed_at",
+    ]
     list_filter = ["status", "workspace"]
     search_fields = ["=id", "file_name"]
     list_select_related = ["workspace"]

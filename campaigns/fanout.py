@@ -130,8 +130,9 @@ class _Judge:
     def rate(self, country: str) -> Decimal:
         """The per-segment price to the country, asked once."""
         if country not in self.rates:
-            self.rates[country] = price_for(workspace=self.workspace, country=country,
-                                            segments=1, test=self.campaign.test)  # fmt: skip
+            self.rates[country] = price_for(
+                workspace=self.workspace, country=country, segments=1, test=self.campaign.test
+            )
         return self.rates[country]
 
 
@@ -144,18 +145,28 @@ def plan(campaign: Campaign, workspace: Workspace, sender: Sender) -> Plan:
         result.recipients += 1
         country, code = judge.policy.recipient(phone, skip)
         if code is None:
-            values = {"first_name": first, "last_name": last, "phone": phone,
-                      "attributes": _attributes(attributes)}  # fmt: skip
+            values = {
+                "first_name": first,
+                "last_name": last,
+                "phone": phone,
+                "attributes": _attributes(attributes),
+            }
             text, encoded, code = judge.body(values)
         if code is not None:
             result.skips.append((contact_id, phone, code))
             continue
         price = judge.rate(country) * encoded.segments
         result.messages.append(
-            CampaignMessage(id="", to=phone, body=text, segments=encoded.segments,
-                            encoding=encoded.encoding, price=price,
-                            passed=passed.text(country, consent_id, method, at))
-        )  # fmt: skip
+            CampaignMessage(
+                id="",
+                to=phone,
+                body=text,
+                segments=encoded.segments,
+                encoding=encoded.encoding,
+                price=price,
+                passed=passed.text(country, consent_id, method, at),
+            )
+        )
         result.segments += encoded.segments
         result.cost += price
     for message, message_id in zip(
@@ -171,8 +182,9 @@ class _PassedDetail:
     more than the rest of the plan."""
 
     def __init__(self, campaign: Campaign):
-        head = json.dumps({"sender": campaign.from_number, "campaign": campaign.id,
-                           "suppression": "none active"})  # fmt: skip
+        head = json.dumps(
+            {"sender": campaign.from_number, "campaign": campaign.id, "suppression": "none active"}
+        )
         self.head = head[:-1]
         self.times: dict = {}
 
@@ -180,8 +192,10 @@ class _PassedDetail:
         """The detail naming the country and the consent relied on."""
         if at not in self.times:
             self.times[at] = isoformat(aware_utc(at))
-        return (f'{self.head}, "country": "{country}", "consent": {{"id": "{consent_id}", '
-                f'"method": "{method}", "captured_at": "{self.times[at]}"}}}}')  # fmt: skip
+        return (
+            f'{self.head}, "country": "{country}", "consent": {{"id": "{consent_id}", '
+            f'"method": "{method}", "captured_at": "{self.times[at]}"}}}}'
+        )
 
 
 def _attributes(value) -> dict:

@@ -46,8 +46,9 @@ def claim(import_id: str) -> ContactImport | None:
         return None
     contact_import = ContactImport.objects.select_related("workspace").get(pk=import_id)
     if contact_import.progress_row:
-        logger.warning("contact import %s resumes after row %s", import_id,
-                       contact_import.progress_row)  # fmt: skip
+        logger.warning(
+            "contact import %s resumes after row %s", import_id, contact_import.progress_row
+        )
     return contact_import
 
 
@@ -56,9 +57,13 @@ def checkpoint(
 ) -> None:
     """In the batch's transaction (`created`/`updated` its own counts, not yet in the report):
     the progress and a renewed lease, or LeaseLost, which rolls the batch back."""
-    fields = {"progress_row": row, "created": report.created + created,
-              "updated": report.updated + updated,
-              "refused": report.refused, "leased_until": clock.now() + LEASE}  # fmt: skip
+    fields = {
+        "progress_row": row,
+        "created": report.created + created,
+        "updated": report.updated + updated,
+        "refused": report.refused,
+        "leased_until": clock.now() + LEASE,
+    }
     if len(report.errors) != len(contact_import.errors or []):  # the report grew in this batch
         fields["errors"] = list(report.errors)
     mine = ContactImport.objects.filter(
@@ -79,19 +84,33 @@ def finish(contact_import: ContactImport, report, *, status: str, failure: str) 
         mine = ContactImport.objects.filter(
             pk=contact_import.pk, lease_token=contact_import.lease_token
         )
-        if not mine.update(status=status, failure=failure[:2000], created=report.created,
-                           updated=report.updated, refused=report.refused, errors=report.errors,
-                           completed_at=now, lease_token="", leased_until=None):  # fmt: skip
+        if not mine.update(
+            status=status,
+            failure=failure[:2000],
+            created=report.created,
+            updated=report.updated,
+            refused=report.refused,
+            errors=report.errors,
+            completed_at=now,
+            lease_token="",
+            leased_until=None,
+        ):
             return False
         contact_import.status, contact_import.failure = status, failure[:2000]
         contact_import.created, contact_import.updated = report.created, report.updated
         contact_import.errors, contact_import.completed_at = report.errors, now
         audit_record(
-            workspace=contact_import.workspace_id, actor=import_actor(contact_import),
-            action=f"contact_import.{status}", target=contact_import,
-            after={"created": report.created, "updated": report.updated,
-                   "refused": report.refused, "failure": failure or None},
-        )  # fmt: skip
+            workspace=contact_import.workspace_id,
+            actor=import_actor(contact_import),
+            action=f"contact_import.{status}",
+            target=contact_import,
+            after={
+                "created": report.created,
+                "updated": report.updated,
+                "refused": report.refused,
+                "failure": failure or None,
+            },
+        )
     return True
 
 

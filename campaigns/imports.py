@@ -67,8 +67,7 @@ BATCH = 1000  # rows per transaction, and per lookup of the contacts the workspa
 MAX_FILE_BYTES = settings.FILE_UPLOAD_MAX_BYTES
 TOO_LARGE = "The file is larger than 20 MiB; split it into several imports."
 MAX_ERRORS = 10_000
-COLUMNS = ("phone", "first_name", "last_name", "timezone", "tags", "consent",
-           "consent_captured_at")  # fmt: skip
+COLUMNS = ("phone", "first_name", "last_name", "timezone", "tags", "consent", "consent_captured_at")
 YES, NO = frozenset({"yes", "y", "true", "1"}), frozenset({"", "no", "n", "false", "0"})
 NAME_MAX = Contact._meta.get_field("first_name").max_length
 TAG_MAX = 64
@@ -147,10 +146,13 @@ def contact_import_create(
     if upload.size > MAX_FILE_BYTES:
         raise _file_error(TOO_LARGE)
     contact_import = ContactImport(
-        workspace_id=workspace_id, file_name=(upload.name or "")[:300], tags=tags,
-        consent_disclosure=consent_disclosure, created_at=clock.now(),
+        workspace_id=workspace_id,
+        file_name=(upload.name or "")[:300],
+        tags=tags,
+        consent_disclosure=consent_disclosure,
+        created_at=clock.now(),
         created_by=actor.label[:254],
-    )  # fmt: skip
+    )
     path = import_path(contact_import.id)
     _save_upload(upload, path)
     try:
@@ -213,11 +215,17 @@ def _record(contact_import: ContactImport, *, actor: Actor, ip: str | None) -> N
     """Save the pending import, audited; its job is enqueued when the transaction commits."""
     contact_import.save(force_insert=True)
     audit_record(
-        workspace=contact_import.workspace_id, actor=actor, action="contact_import.created",
-        target=contact_import, ip=ip,
-        after={"file_name": contact_import.file_name, "tags": contact_import.tags,
-               "consent_disclosure": contact_import.consent_disclosure},
-    )  # fmt: skip
+        workspace=contact_import.workspace_id,
+        actor=actor,
+        action="contact_import.created",
+        target=contact_import,
+        ip=ip,
+        after={
+            "file_name": contact_import.file_name,
+            "tags": contact_import.tags,
+            "consent_disclosure": contact_import.consent_disclosure,
+        },
+    )
     enqueue_on_commit(contact_import.id)
 
 
@@ -364,8 +372,15 @@ class _RowParser:
             raise _Refused("invalid_timezone", timezone)
         consent = self._consent(self.cell(cells, "consent"))
         captured_at = _captured_at(self.cell(cells, "consent_captured_at")) if consent else None
-        return _Row(phone, first_name, last_name, timezone, sorted({*tags, *self.tags}),
-                    consent, captured_at)  # fmt: skip
+        return _Row(
+            phone,
+            first_name,
+            last_name,
+            timezone,
+            sorted({*tags, *self.tags}),
+            consent,
+            captured_at,
+        )
 
     def _phone(self, raw: str) -> str:
         """E.164, refused when invalid or already on an earlier row."""
@@ -401,8 +416,9 @@ def _captured_at(raw: str) -> datetime | None:
     return moment
 
 
-def _write_batch(contact_import: ContactImport, rows: list[_Row], *, actor: Actor,
-                 report: _Report, row: int) -> None:  # fmt: skip
+def _write_batch(
+    contact_import: ContactImport, rows: list[_Row], *, actor: Actor, report: _Report, row: int
+) -> None:
     """Insert new contacts, update known ones and record consents, in one transaction with the
     import's progress up to file row `row` (where a lost run resumes)."""
     for attempt in range(1, WRITE_ATTEMPTS + 1):
@@ -410,8 +426,9 @@ def _write_batch(contact_import: ContactImport, rows: list[_Row], *, actor: Acto
             with transaction.atomic():
                 created = _upsert(contact_import.workspace_id, rows)
                 _record_consents(contact_import, rows, actor=actor)
-                import_recovery.checkpoint(contact_import, report, row=row, created=created,
-                                           updated=len(rows) - created)  # fmt: skip
+                import_recovery.checkpoint(
+                    contact_import, report, row=row, created=created, updated=len(rows) - created
+                )
             break
         except IntegrityError:
             # Someone added one of these numbers since we looked: look again.
@@ -432,9 +449,10 @@ def _upsert(workspace_id: str, rows: list[_Row]) -> int:
     }
     new = [_new_contact(workspace_id, row, now) for row in rows if row.phone not in existing]
     changed = [
-        existing[row.phone] for row in rows
+        existing[row.phone]
+        for row in rows
         if row.phone in existing and _merge(existing[row.phone], row, now)
-    ]  # fmt: skip
+    ]
     Contact.objects.bulk_create(new, batch_size=BATCH)
     Contact.objects.bulk_update(changed, UPDATED_FIELDS, batch_size=BATCH)
     return len(new)
@@ -442,10 +460,15 @@ def _upsert(workspace_id: str, rows: list[_Row]) -> int:
 
 def _new_contact(workspace_id: str, row: _Row, now: datetime) -> Contact:
     return Contact(
-        workspace_id=workspace_id, phone=row.phone, first_name=row.first_name,
-        last_name=row.last_name, timezone=row.timezone, tags=row.tags, created_at=now,
+        workspace_id=workspace_id,
+        phone=row.phone,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        timezone=row.timezone,
+        tags=row.tags,
+        created_at=now,
         updated_at=now,
-    )  # fmt: skip
+    )
 
 
 def _merge(contact: Contact, row: _Row, now: datetime) -> bool:
@@ -466,7 +489,10 @@ def _record_consents(contact_import: ContactImport, rows: list[_Row], *, actor: 
     for row in rows:
         if row.consent:
             consent_record(
-                workspace_id=contact_import.workspace_id, phone=row.phone, method="import",
-                actor=actor, disclosure=contact_import.consent_disclosure,
+                workspace_id=contact_import.workspace_id,
+                phone=row.phone,
+                method="import",
+                actor=actor,
+                disclosure=contact_import.consent_disclosure,
                 captured_at=row.captured_at,
-            )  # fmt: skip
+            )

@@ -27,15 +27,40 @@ from workspaces.models import units_to_usd, usd_to_units
 from workspaces.selectors import month_start
 
 COUNTED_STATUSES = (
-    Status.SCHEDULED, Status.QUEUED, Status.SENDING, Status.SENT, Status.DELIVERED,
-    Status.UNDELIVERED, Status.FAILED, Status.CANCELED,
-)  # fmt: skip
+    Status.SCHEDULED,
+    Status.QUEUED,
+    Status.SENDING,
+    Status.SENT,
+    Status.DELIVERED,
+    Status.UNDELIVERED,
+    Status.FAILED,
+    Status.CANCELED,
+)
 MESSAGE_COLUMNS = (
-    "id", "workspace_id", "test", "direction", "status", "to_number", "from_number", "body",
-    "category", "segments", "encoding", "price", "currency", "reserved", "campaign_id",
-    "provider", "metadata", "send_at", "attempts", "review", "system_reply", "created_at",
+    "id",
+    "workspace_id",
+    "test",
+    "direction",
+    "status",
+    "to_number",
+    "from_number",
+    "body",
+    "category",
+    "segments",
+    "encoding",
+    "price",
+    "currency",
+    "reserved",
+    "campaign_id",
+    "provider",
+    "metadata",
+    "send_at",
+    "attempts",
+    "review",
+    "system_reply",
+    "created_at",
     "updated_at",
-)  # fmt: skip
+)
 EVENT_COLUMNS = ("workspace_id", "message_id", "event", "at", "detail")
 
 
@@ -91,8 +116,10 @@ def _write_rows(table: str, columns: tuple, rows: Iterable[tuple], lines=None) -
     # Table and column names come from our models, never from input.
     marks = ", ".join(["%s"] * len(columns))
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608
-                           list(rows))  # fmt: skip
+        cursor.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608
+            list(rows),
+        )
 
 
 def _db_time(value):
@@ -118,11 +145,33 @@ def campaign_messages_insert(
     status = Status.SCHEDULED if send_at else Status.QUEUED
     at, send_time = _db_time(now), _db_time(send_at) if send_at else None
     rows = [
-        (m.id, workspace_id, test, Message.OUTBOUND, status, m.to, from_number, m.body,
-         Message.MARKETING, m.segments, m.encoding, m.price, "USD", m.price, campaign_id,
-         provider, "{}", send_time, 0, "", False, at, at)
+        (
+            m.id,
+            workspace_id,
+            test,
+            Message.OUTBOUND,
+            status,
+            m.to,
+            from_number,
+            m.body,
+            Message.MARKETING,
+            m.segments,
+            m.encoding,
+            m.price,
+            "USD",
+            m.price,
+            campaign_id,
+            provider,
+            "{}",
+            send_time,
+            0,
+            "",
+            False,
+            at,
+            at,
+        )
         for m in messages
-    ]  # fmt: skip
+    ]
     varying = (0, 5, 7, 9, 10, 11, 13)  # id, to, body, segments, encoding, price, reserved
     _write_rows(Message._meta.db_table, MESSAGE_COLUMNS, rows, lines=_fast_lines(rows, varying))
     if send_at:
@@ -133,11 +182,14 @@ def campaign_messages_insert(
     events = [
         row
         for m in messages
-        for row in ((workspace_id, m.id, "policy_passed", at, m.passed),
-                    (workspace_id, m.id, last_event, at, last_detail))
-    ]  # fmt: skip
-    _write_rows(MessageEvent._meta.db_table, EVENT_COLUMNS, events,
-                lines=_fast_lines(events, (1, 2, 4)))  # fmt: skip
+        for row in (
+            (workspace_id, m.id, "policy_passed", at, m.passed),
+            (workspace_id, m.id, last_event, at, last_detail),
+        )
+    ]
+    _write_rows(
+        MessageEvent._meta.db_table, EVENT_COLUMNS, events, lines=_fast_lines(events, (1, 2, 4))
+    )
     _counters_create(workspace_id, campaign_id, status, messages)
 
 
@@ -172,14 +224,25 @@ def _counters_create(workspace_id: str, campaign_id: str, status: str, messages:
         counts[shard] += 1
         cost[shard] += usd_to_units(m.price)
     rows = [
-        CampaignCounter(workspace_id=workspace_id, campaign_id=campaign_id, status=name,
-                        shard=shard, n=counts[shard] if name == status else 0)
-        for name in COUNTED_STATUSES for shard in range(CampaignCounter.SHARDS)
-    ] + [
-        CampaignCounter(workspace_id=workspace_id, campaign_id=campaign_id,
-                        status=CampaignCounter.COST, shard=shard, n=cost[shard])
+        CampaignCounter(
+            workspace_id=workspace_id,
+            campaign_id=campaign_id,
+            status=name,
+            shard=shard,
+            n=counts[shard] if name == status else 0,
+        )
+        for name in COUNTED_STATUSES
         for shard in range(CampaignCounter.SHARDS)
-    ]  # fmt: skip
+    ] + [
+        CampaignCounter(
+            workspace_id=workspace_id,
+            campaign_id=campaign_id,
+            status=CampaignCounter.COST,
+            shard=shard,
+            n=cost[shard],
+        )
+        for shard in range(CampaignCounter.SHARDS)
+    ]
     CampaignCounter.objects.bulk_create(rows)
 
 
@@ -246,8 +309,12 @@ def campaign_messages_cancel(*, campaign_id: str, test: bool) -> int:
         pricing.spend_adjust(workspace_id=workspace_id, month=month, delta=-amount)
     if rows and wanted(workspace_id=rows[0][1], test=test, type="message.canceled"):
         canceled = Message.objects.filter(pk__in=[r[0] for r in rows])
-        emit_many(workspace_id=rows[0][1], test=test, type="message.canceled",
-                  items=[message_event_data(m) for m in canceled.iterator()])  # fmt: skip
+        emit_many(
+            workspace_id=rows[0][1],
+            test=test,
+            type="message.canceled",
+            items=[message_event_data(m) for m in canceled.iterator()],
+        )
     return len(rows)
 
 
@@ -262,5 +329,9 @@ def campaign_messages_announce(*, workspace_id: str, test: bool, message_ids: li
     """`message.queued` for a campaign's new messages, when an endpoint asks for it."""
     if message_ids and wanted(workspace_id=workspace_id, test=test, type="message.queued"):
         queued = Message.objects.filter(pk__in=message_ids)
-        emit_many(workspace_id=workspace_id, test=test, type="message.queued",
-                  items=[message_event_data(m) for m in queued.iterator()])  # fmt: skip
+        emit_many(
+            workspace_id=workspace_id,
+            test=test,
+            type="message.queued",
+            items=[message_event_data(m) for m in queued.iterator()],
+        )

@@ -17,8 +17,12 @@ def campaign_stats(campaign: Campaign) -> dict:
     else:
         found = campaign_counts(campaign_id=campaign.pk)
         counts, cost = found["counts"], f"{found['cost']:.4f}"
-    return {"recipients": campaign.recipients, "skipped": dict(campaign.skipped or {}),
-            **{str(status): n for status, n in counts.items()}, "cost": cost}  # fmt: skip
+    return {
+        "recipients": campaign.recipients,
+        "skipped": dict(campaign.skipped or {}),
+        **{str(status): n for status, n in counts.items()},
+        "cost": cost,
+    }
 
 
 def campaign_resource(campaign: Campaign) -> dict:

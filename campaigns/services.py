@@ -42,8 +42,9 @@ def contact_create(*, workspace_id: str, phone: str, **fields) -> Contact:
     """A new contact; its phone must be new to the workspace."""
     try:
         with transaction.atomic():
-            return Contact.objects.create(workspace_id=workspace_id, phone=phone,
-                                          created_at=clock.now(), **fields)  # fmt: skip
+            return Contact.objects.create(
+                workspace_id=workspace_id, phone=phone, created_at=clock.now(), **fields
+            )
     except IntegrityError as exc:
         raise TernError("validation_error", details={"phone": [DUPLICATE_PHONE]}) from exc
 
@@ -61,15 +62,22 @@ def contact_update(*, contact: Contact, changes: dict) -> Contact:
 def contact_delete(*, contact: Contact, actor: Actor, ip: str | None = None) -> None:
     """Remove a contact, audited with the number it had (its consents and suppressions stay)."""
     with transaction.atomic():
-        audit_record(workspace=contact.workspace_id, actor=actor, action="contact.deleted",
-                     target=contact, ip=ip, before={"phone": contact.phone})  # fmt: skip
+        audit_record(
+            workspace=contact.workspace_id,
+            actor=actor,
+            action="contact.deleted",
+            target=contact,
+            ip=ip,
+            before={"phone": contact.phone},
+        )
         contact.delete()
 
 
 def template_create(*, workspace_id: str, name: str, body: str) -> Template:
     """A new template (its merge fields were checked by the caller's serializer)."""
-    return Template.objects.create(workspace_id=workspace_id, name=name, body=body,
-                                   created_at=clock.now())  # fmt: skip
+    return Template.objects.create(
+        workspace_id=workspace_id, name=name, body=body, created_at=clock.now()
+    )
 
 
 def template_update(*, template: Template, changes: dict) -> Template:
@@ -80,8 +88,16 @@ def template_update(*, template: Template, changes: dict) -> Template:
 
 # --- Campaigns ----------------------------------------------------------------------------------
 
-EDITABLE_FIELDS = ("name", "template", "body", "audience", "from_number", "send_at",
-                   "throttle_per_minute", "opt_out_keywords")  # fmt: skip
+EDITABLE_FIELDS = (
+    "name",
+    "template",
+    "body",
+    "audience",
+    "from_number",
+    "send_at",
+    "throttle_per_minute",
+    "opt_out_keywords",
+)
 # The pump books this much of a campaign's sending ahead (at least one dispatch chunk's worth),
 # and comes back this long before the booked window runs out.
 PUMP_WINDOW_SECONDS = 10.0
@@ -96,10 +112,16 @@ STOP_TAIL = timedelta(hours=2)
 
 def campaign_create(*, workspace_id: str, test: bool, actor: Actor, **fields) -> Campaign:
     """A new draft campaign."""
-    campaign = Campaign.objects.create(workspace_id=workspace_id, test=test,
-                                       created_at=clock.now(), **fields)  # fmt: skip
-    audit_record(workspace=workspace_id, actor=actor, action="campaign.created", target=campaign,
-                 after={"name": campaign.name})  # fmt: skip
+    campaign = Campaign.objects.create(
+        workspace_id=workspace_id, test=test, created_at=clock.now(), **fields
+    )
+    audit_record(
+        workspace=workspace_id,
+        actor=actor,
+        action="campaign.created",
+        target=campaign,
+        after={"name": campaign.name},
+    )
     return campaign
 
 
@@ -132,9 +154,13 @@ def campaign_dry_run(*, campaign: Campaign) -> dict:
     """What a launch would do now: recipients, who would be skipped and why, segments, cost."""
     workspace = Workspace.objects.get(pk=campaign.workspace_id)
     result = fanout.plan(campaign, workspace, _sender_for(campaign, workspace))
-    return {"recipients": result.recipients, "messages": len(result.messages),
-            "skipped": result.skipped, "segments": result.segments,
-            "cost": f"{result.cost:.4f}"}  # fmt: skip
+    return {
+        "recipients": result.recipients,
+        "messages": len(result.messages),
+        "skipped": result.skipped,
+        "segments": result.segments,
+        "cost": f"{result.cost:.4f}",
+    }
 
 
 def campaign_launch(*, campaign: Campaign, actor: Actor) -> Campaign:
@@ -149,15 +175,27 @@ def campaign_launch(*, campaign: Campaign, actor: Actor) -> Campaign:
         _refuse_over_limit(workspace, result.cost)  # before writing anything
         send_at = locked.send_at if locked.send_at and locked.send_at > now else None
         campaign_messages_insert(
-            workspace_id=workspace.pk, test=locked.test, campaign_id=locked.pk,
-            from_number=locked.from_number, provider=provider_name_for(workspace, test=locked.test),
-            messages=result.messages, send_at=send_at,
-        )  # fmt: skip
+            workspace_id=workspace.pk,
+            test=locked.test,
+            campaign_id=locked.pk,
+            from_number=locked.from_number,
+            provider=provider_name_for(workspace, test=locked.test),
+            messages=result.messages,
+            send_at=send_at,
+        )
         CampaignSkip.objects.bulk_create(
-            [CampaignSkip(workspace_id=workspace.pk, campaign=locked, contact_id=contact,
-                          phone=phone, code=code) for contact, phone, code in result.skips],
+            [
+                CampaignSkip(
+                    workspace_id=workspace.pk,
+                    campaign=locked,
+                    contact_id=contact,
+                    phone=phone,
+                    code=code,
+                )
+                for contact, phone, code in result.skips
+            ],
             batch_size=2000,
-        )  # fmt: skip
+        )
         # Last: the workspace's spend row stays locked only until the commit right after.
         if not spend_reserve(workspace=workspace, amount=result.cost):
             _refuse_over_limit(workspace, result.cost, force=True)
@@ -165,19 +203,27 @@ def campaign_launch(*, campaign: Campaign, actor: Actor) -> Campaign:
         locked.recipients, locked.skipped = result.recipients, result.skipped
         locked.launched_at = now
         locked.save()
-        audit_record(workspace=workspace.pk, actor=actor, action="campaign.launched",
-                     target=locked, after={"recipients": result.recipients,
-                                           "messages": len(result.messages),
-                                           "skipped": result.skipped,
-                                           "cost": f"{result.cost:.4f}"})  # fmt: skip
+        audit_record(
+            workspace=workspace.pk,
+            actor=actor,
+            action="campaign.launched",
+            target=locked,
+            after={
+                "recipients": result.recipients,
+                "messages": len(result.messages),
+                "skipped": result.skipped,
+                "cost": f"{result.cost:.4f}",
+            },
+        )
         ids = [m.id for m in result.messages]
         transaction.on_commit(lambda: _after_launch(locked, workspace.pk, ids))
     return locked
 
 
 def _after_launch(campaign: Campaign, workspace_id: str, message_ids: list[str]) -> None:
-    campaign_messages_announce(workspace_id=workspace_id, test=campaign.test,
-                               message_ids=message_ids)  # fmt: skip
+    campaign_messages_announce(
+        workspace_id=workspace_id, test=campaign.test, message_ids=message_ids
+    )
     if campaign.status == Campaign.RUNNING:
         pump_start(campaign_id=campaign.pk)
 
@@ -188,21 +234,41 @@ def _refuse_over_limit(workspace: Workspace, cost, *, force: bool = False) -> No
         return
     spent = month_to_date_spend(workspace=workspace)
     if force or spent + cost > workspace.spend_limit:
-        raise TernError("spend_limit_exceeded", details={
-            "cost": f"{cost:.4f}", "spend_limit": str(workspace.spend_limit),
-            "month_to_date_spend": str(spent)})  # fmt: skip
+        raise TernError(
+            "spend_limit_exceeded",
+            details={
+                "cost": f"{cost:.4f}",
+                "spend_limit": str(workspace.spend_limit),
+                "month_to_date_spend": str(spent),
+            },
+        )
 
 
-def _transition(campaign: Campaign, actor: Actor, *, allowed: tuple, verb: str, to: str,
-                move, action: str, moved_as: str, **changes) -> Campaign:  # fmt: skip
+def _transition(
+    campaign: Campaign,
+    actor: Actor,
+    *,
+    allowed: tuple,
+    verb: str,
+    to: str,
+    move,
+    action: str,
+    moved_as: str,
+    **changes,
+) -> Campaign:
     """Lock the campaign in an allowed state, move its messages, set its status, audit it
     (`moved_as` names the count of messages moved in the audit event)."""
     with transaction.atomic():
         locked = _locked(campaign, allowed=allowed, verb=verb)
         moved = move(locked)
         model_update(instance=locked, data={"status": to, **changes})
-        audit_record(workspace=locked.workspace_id, actor=actor, action=action, target=locked,
-                     after={moved_as: moved})  # fmt: skip
+        audit_record(
+            workspace=locked.workspace_id,
+            actor=actor,
+            action=action,
+            target=locked,
+            after={moved_as: moved},
+        )
         if to == Campaign.RUNNING:
             transaction.on_commit(lambda: pump_start(campaign_id=locked.pk))
     return locked
@@ -211,16 +277,30 @@ def _transition(campaign: Campaign, actor: Actor, *, allowed: tuple, verb: str, 
 def campaign_pause(*, campaign: Campaign, actor: Actor) -> Campaign:
     """Running → paused: no message changes status; the claim holds the campaign's messages
     (messaging's `CAMPAIGN_GATES`, answered by `campaign_gate`) until `resume`."""
-    return _transition(campaign, actor, allowed=(Campaign.RUNNING,), verb="pause",
-                       to=Campaign.PAUSED, action="campaign.paused", moved_as="waiting",
-                       move=_queued_count)  # fmt: skip
+    return _transition(
+        campaign,
+        actor,
+        allowed=(Campaign.RUNNING,),
+        verb="pause",
+        to=Campaign.PAUSED,
+        action="campaign.paused",
+        moved_as="waiting",
+        move=_queued_count,
+    )
 
 
 def campaign_resume(*, campaign: Campaign, actor: Actor) -> Campaign:
     """Paused → running: the pump restarts and books what is still queued at the sender's pace."""
-    return _transition(campaign, actor, allowed=(Campaign.PAUSED,), verb="resume",
-                       to=Campaign.RUNNING, action="campaign.resumed", moved_as="waiting",
-                       move=_resume_messages)  # fmt: skip
+    return _transition(
+        campaign,
+        actor,
+        allowed=(Campaign.PAUSED,),
+        verb="resume",
+        to=Campaign.RUNNING,
+        action="campaign.resumed",
+        moved_as="waiting",
+        move=_resume_messages,
+    )
 
 
 def _queued_count(campaign: Campaign) -> int:
@@ -246,8 +326,10 @@ def campaign_gate(campaign_id: str, lock: bool) -> str | None:
     if lock and connection.vendor == "postgresql":
         table = Campaign._meta.db_table
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT status FROM {table} WHERE id = %s FOR KEY SHARE",  # noqa: S608
-                           [campaign_id])  # fmt: skip
+            cursor.execute(
+                f"SELECT status FROM {table} WHERE id = %s FOR KEY SHARE",  # noqa: S608
+                [campaign_id],
+            )
             row = cursor.fetchone()
         status = row[0] if row else None
     else:
@@ -261,10 +343,17 @@ def campaign_stop(*, campaign: Campaign, actor: Actor) -> Campaign:
     def cancel(locked: Campaign) -> int:
         return campaign_messages_cancel(campaign_id=locked.pk, test=locked.test)
 
-    return _transition(campaign, actor, verb="stop", to=Campaign.STOPPED, move=cancel,
-                       allowed=(Campaign.SCHEDULED, Campaign.RUNNING, Campaign.PAUSED),
-                       action="campaign.stopped", moved_as="canceled",
-                       stopped_at=clock.now())  # fmt: skip
+    return _transition(
+        campaign,
+        actor,
+        verb="stop",
+        to=Campaign.STOPPED,
+        move=cancel,
+        allowed=(Campaign.SCHEDULED, Campaign.RUNNING, Campaign.PAUSED),
+        action="campaign.stopped",
+        moved_as="canceled",
+        stopped_at=clock.now(),
+    )
 
 
 # --- The pump: books a running campaign's next window of slots --------------------------------
@@ -295,8 +384,12 @@ def campaign_pump(*, campaign_id: str, token: str) -> None:
     throttle = campaign.throttle_per_minute / 60 if campaign.throttle_per_minute else None
     rate = min(sender_rate(campaign.from_number), throttle or float("inf"))
     seconds = max(PUMP_WINDOW_SECONDS, BOOKED_CHUNK / rate)
-    booking = campaign_window_book(campaign_id=campaign.pk, sender=campaign.from_number,
-                                   seconds=seconds, campaign_rate=throttle)  # fmt: skip
+    booking = campaign_window_book(
+        campaign_id=campaign.pk,
+        sender=campaign.from_number,
+        seconds=seconds,
+        campaign_rate=throttle,
+    )
     if booking is not None:
         wait = max(0.5, booking.end - time.time() - PUMP_MARGIN_SECONDS)
     elif campaign_complete_if_done(campaign=campaign):
@@ -321,8 +414,12 @@ def campaign_complete_if_done(*, campaign: Campaign) -> bool:
         ):
             return False
         campaign.refresh_from_db()
-        emit(workspace_id=campaign.workspace_id, test=campaign.test, type="campaign.completed",
-             data=campaign_resource(campaign))  # fmt: skip
+        emit(
+            workspace_id=campaign.workspace_id,
+            test=campaign.test,
+            type="campaign.completed",
+            data=campaign_resource(campaign),
+        )
     return True
 
 
@@ -376,17 +473,21 @@ def campaign_opt_out(inbound, workspace: Workspace) -> bool:
     word = " ".join(inbound.body.split()).upper()
     if not word:
         return False
-    latest = latest_campaign_message(workspace_id=workspace.pk, phone=inbound.from_number,
-                                     since=clock.now() - OPT_OUT_WINDOW)  # fmt: skip
+    latest = latest_campaign_message(
+        workspace_id=workspace.pk, phone=inbound.from_number, since=clock.now() - OPT_OUT_WINDOW
+    )
     if latest is None:
         return False
     campaign = Campaign.objects.for_workspace(workspace.pk).filter(pk=latest.campaign_id).first()
     if campaign is None or word not in {k.strip().upper() for k in campaign.opt_out_keywords}:
         return False
     suppression_create(
-        workspace_id=workspace.pk, phone=inbound.from_number, source="keyword",
-        scope=Suppression.CAMPAIGN, campaign_id=campaign.pk,
+        workspace_id=workspace.pk,
+        phone=inbound.from_number,
+        source="keyword",
+        scope=Suppression.CAMPAIGN,
+        campaign_id=campaign.pk,
         actor=Actor("system", inbound.id, f"opt-out word {word} from {inbound.from_number}"),
         reason=f"{word} in reply to {latest.id}",
-    )  # fmt: skip
+    )
     return True

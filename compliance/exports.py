@@ -121,23 +121,51 @@ def blank_as_null(field: str) -> NullIf:
 # --- compliance's own kinds ----------------------------------------------------------------------
 
 CONSENT_COLUMNS = {
-    "id": "id", "action": "action", "phone": "phone", "scope": "scope", "category": "category",
-    "method": "method", "disclosure": "disclosure", "captured_at": "captured_at", "ip": "ip",
-    "user_agent": "user_agent", "source_url": "source_url", "created_at": "created_at",
+    "id": "id",
+    "action": "action",
+    "phone": "phone",
+    "scope": "scope",
+    "category": "category",
+    "method": "method",
+    "disclosure": "disclosure",
+    "captured_at": "captured_at",
+    "ip": "ip",
+    "user_agent": "user_agent",
+    "source_url": "source_url",
+    "created_at": "created_at",
     "created_by": "created_by",
-}  # fmt: skip
+}
 SUPPRESSION_COLUMNS = {
-    "id": "id", "phone": "phone", "scope": "scope", "campaign": blank_as_null("campaign_id"),
-    "source": "source", "reason": "reason", "active": "active", "created_at": "created_at",
-    "created_by": "created_by", "removed_at": "removed_at",
-    "removed_by": blank_as_null("removed_by"), "removal_reason": blank_as_null("removal_reason"),
-}  # fmt: skip
+    "id": "id",
+    "phone": "phone",
+    "scope": "scope",
+    "campaign": blank_as_null("campaign_id"),
+    "source": "source",
+    "reason": "reason",
+    "active": "active",
+    "created_at": "created_at",
+    "created_by": "created_by",
+    "removed_at": "removed_at",
+    "removed_by": blank_as_null("removed_by"),
+    "removal_reason": blank_as_null("removal_reason"),
+}
 AUDIT_EVENT_COLUMNS = {
-    "id": "id", "seq": "seq", "created_at": "created_at", "actor_type": "actor_type",
-    "actor_id": "actor_id", "actor_label": "actor_label", "action": "action",
-    "target_type": "target_type", "target_id": "target_id", "reason": "reason",
-    "before": "before", "after": "after", "ip": "ip", "prev_hash": "prev_hash", "hash": "hash",
-}  # fmt: skip
+    "id": "id",
+    "seq": "seq",
+    "created_at": "created_at",
+    "actor_type": "actor_type",
+    "actor_id": "actor_id",
+    "actor_label": "actor_label",
+    "action": "action",
+    "target_type": "target_type",
+    "target_id": "target_id",
+    "reason": "reason",
+    "before": "before",
+    "after": "after",
+    "ip": "ip",
+    "prev_hash": "prev_hash",
+    "hash": "hash",
+}
 
 
 def consent_rows(workspace_id: str, date_from: date, date_to: date) -> Iterator[dict]:
@@ -341,10 +369,23 @@ def _complete(export: Export, *, head: dict, rows: int, digest: str) -> Export:
         locked.completed_at = now
         locked.expires_at = now + timedelta(days=settings.RETENTION_EXPORTS_DAYS)
         locked.manifest = _manifest(locked, head)
-        locked.save(update_fields=["status", "rows", "sha256", "file_name", "completed_at",
-                                   "expires_at", "manifest"])  # fmt: skip
-        emit(workspace_id=locked.workspace_id, test=False, type="export.completed",
-             data=export_resource(locked))  # fmt: skip
+        locked.save(
+            update_fields=[
+                "status",
+                "rows",
+                "sha256",
+                "file_name",
+                "completed_at",
+                "expires_at",
+                "manifest",
+            ]
+        )
+        emit(
+            workspace_id=locked.workspace_id,
+            test=False,
+            type="export.completed",
+            data=export_resource(locked),
+        )
         os.replace(part, final)  # last: a failure above leaves no completed-looking file
     return locked
 

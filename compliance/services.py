@@ -57,8 +57,12 @@ def suppression_create(
         ip=ip,
         after={"phone": phone, "scope": scope, "campaign": campaign_id or None, "source": source},
     )
-    emit(workspace_id=workspace_id, test=False, type="suppression.created",
-         data=suppression_resource(suppression))  # fmt: skip
+    emit(
+        workspace_id=workspace_id,
+        test=False,
+        type="suppression.created",
+        data=suppression_resource(suppression),
+    )
     return suppression, True
 
 
@@ -96,8 +100,12 @@ def suppression_remove(
         before={"active": True},
         after={"active": False, "phone": locked.phone, "scope": locked.scope},
     )
-    emit(workspace_id=locked.workspace_id, test=False, type="suppression.removed",
-         data=suppression_resource(locked))  # fmt: skip
+    emit(
+        workspace_id=locked.workspace_id,
+        test=False,
+        type="suppression.removed",
+        data=suppression_resource(locked),
+    )
     return locked
 
 
@@ -124,14 +132,32 @@ def consent_record(
     """Append a grant or revocation to the consent history (never edited); audited."""
     now = clock.now()
     consent = Consent.objects.create(
-        workspace_id=workspace_id, phone=phone, scope=scope, category=category, action=action,
-        method=method, disclosure=disclosure, captured_at=captured_at or now, ip=ip or "",
-        user_agent=user_agent or "", source_url=source_url or "", created_at=now,
+        workspace_id=workspace_id,
+        phone=phone,
+        scope=scope,
+        category=category,
+        action=action,
+        method=method,
+        disclosure=disclosure,
+        captured_at=captured_at or now,
+        ip=ip or "",
+        user_agent=user_agent or "",
+        source_url=source_url or "",
+        created_at=now,
         created_by=actor.label,
-    )  # fmt: skip
+    )
     audit_record(
-        workspace=workspace_id, actor=actor, action=CONSENT_AUDIT_ACTIONS[action], target=consent,
-        ip=request_ip, after={"phone": phone, "scope": scope, "category": category,
-                              "method": method, "disclosure": disclosure},
-    )  # fmt: skip
+        workspace=workspace_id,
+        actor=actor,
+        action=CONSENT_AUDIT_ACTIONS[action],
+        target=consent,
+        ip=request_ip,
+        after={
+            "phone": phone,
+            "scope": scope,
+            "category": category,
+            "method": method,
+            "disclosure": disclosure,
+        },
+    )
     return consent

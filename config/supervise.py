@@ -102,8 +102,10 @@ class Supervisor:
             process.signal(signal.SIGKILL)  # what it leaves behind (pool children) goes with it
             process.exits = [t for t in process.exits if now - t < self.window] + [now]
             if len(process.exits) > self.max_restarts:
-                say(f"{process.name} exited with code {code}, {len(process.exits)} times in "
-                    f"{self.window:.0f} s: giving up")  # fmt: skip
+                say(
+                    f"{process.name} exited with code {code}, {len(process.exits)} times in "
+                    f"{self.window:.0f} s: giving up"
+                )
                 return process
             pause = min(self.backoff * 2 ** (len(process.exits) - 1), MAX_BACKOFF_SECONDS)
             say(f"{process.name} exited with code {code}; restarting it in {pause:g} s")
@@ -135,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-restarts", type=int, default=5, help="per process, in --window")
     parser.add_argument("--window", type=float, default=60.0, help="seconds")
     args = parser.parse_args(argv)
-    supervisor = Supervisor(read_procfile(args.procfile), args.backoff, args.max_restarts,
-                            args.window)  # fmt: skip
+    supervisor = Supervisor(
+        read_procfile(args.procfile), args.backoff, args.max_restarts, args.window
+    )
     return supervisor.run()
 
 

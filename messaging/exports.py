@@ -9,13 +9,26 @@ from .models import Message
 
 # Export field → column: the message resource of CONTRACT §4 without its timeline.
 MESSAGE_COLUMNS = {
-    "id": "id", "direction": "direction", "status": "status", "to": "to_number",
-    "from": "from_number", "body": "body", "category": "category", "segments": "segments",
-    "encoding": "encoding", "price": "price", "currency": "currency",
-    "campaign": blank_as_null("campaign_id"), "provider": "provider",
-    "provider_message_id": "provider_message_id", "error": "error", "metadata": "metadata",
-    "send_at": "send_at", "created_at": "created_at", "updated_at": "updated_at",
-}  # fmt: skip
+    "id": "id",
+    "direction": "direction",
+    "status": "status",
+    "to": "to_number",
+    "from": "from_number",
+    "body": "body",
+    "category": "category",
+    "segments": "segments",
+    "encoding": "encoding",
+    "price": "price",
+    "currency": "currency",
+    "campaign": blank_as_null("campaign_id"),
+    "provider": "provider",
+    "provider_message_id": "provider_message_id",
+    "error": "error",
+    "metadata": "metadata",
+    "send_at": "send_at",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+}
 
 
 def message_rows(workspace_id: str, date_from: date, date_to: date) -> Iterator[dict]:

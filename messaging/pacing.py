@@ -80,8 +80,15 @@ class RedisMarks:
         self.client = redis.Redis.from_url(url)
         self.script = self.client.register_script(_BOOK_LUA)
 
-    def book(self, keys: list[str], count: int, step: float, lead: float, sender_step: float,
-             delay: float = 0.0):  # fmt: skip
+    def book(
+        self,
+        keys: list[str],
+        count: int,
+        step: float,
+        lead: float,
+        sender_step: float,
+        delay: float = 0.0,
+    ):
         """(start, now) in epoch seconds, with the marks moved past the booking."""
         start, now = self.script(keys=keys, args=[count, step, lead, sender_step, delay])
         return float(start), float(now)
@@ -94,8 +101,15 @@ class FileMarks:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
 
-    def book(self, keys: list[str], count: int, step: float, lead: float, sender_step: float,
-             delay: float = 0.0):  # fmt: skip
+    def book(
+        self,
+        keys: list[str],
+        count: int,
+        step: float,
+        lead: float,
+        sender_step: float,
+        delay: float = 0.0,
+    ):
         """(start, now) in epoch seconds, with the marks moved past the booking."""
         path = self.folder / "marks.json"
         with open(path, "a+") as handle:

@@ -90,10 +90,17 @@ def spend_alerts(*, workspace: Workspace, month) -> None:
     spent = row.values_list("units", flat=True).first() or 0
     reached = [p for p in SPEND_ALERT_PERCENTS if spent * 100 >= limit_units * p]
     if reached and row.filter(alerted_percent__lt=reached[-1]).update(alerted_percent=reached[-1]):
-        emit(workspace_id=workspace.pk, test=False, type="spend.threshold_reached", data={
-            "threshold_percent": reached[-1], "spend_limit": str(workspace.spend_limit),
-            "month_to_date_spend": str(units_to_usd(spent)), "month": month.isoformat()[:7],
-        })  # fmt: skip
+        emit(
+            workspace_id=workspace.pk,
+            test=False,
+            type="spend.threshold_reached",
+            data={
+                "threshold_percent": reached[-1],
+                "spend_limit": str(workspace.spend_limit),
+                "month_to_date_spend": str(units_to_usd(spent)),
+                "month": month.isoformat()[:7],
+            },
+        )
 
 
 def spend_adjust(*, workspace_id: str, month, delta: Decimal) -> None:

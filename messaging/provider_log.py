@@ -127,15 +127,25 @@ def exchanges_for(*, message_id: str, provider: str, secrets=()):
 
 
 def exchange_record(
-    *, kind: str, method: str = "", url: str = "", status_code=None, headers=None, body="",
+    *,
+    kind: str,
+    method: str = "",
+    url: str = "",
+    status_code=None,
+    headers=None,
+    body="",
     at: datetime | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Log one exchange of the call in progress (outside one, nothing is logged)."""
     call = _current.get()
     if call is None:
         return
-    _store(call.message_id, call.provider, call.secrets,
-           [(kind, method, url, status_code, headers, body, at)])  # fmt: skip
+    _store(
+        call.message_id,
+        call.provider,
+        call.secrets,
+        [(kind, method, url, status_code, headers, body, at)],
+    )
 
 
 def _store(message_id: str, provider: str, secrets, exchanges: list) -> None:
@@ -151,11 +161,18 @@ def _store(message_id: str, provider: str, secrets, exchanges: list) -> None:
             clean = redact(url=url, headers=headers, body=body, secrets=secrets)
             rows.append(
                 ProviderExchange(
-                    workspace_id=workspace_id, message_id=message_id, provider=provider,
-                    at=at or clock.now(), kind=kind, method=method[:10], url=clean.url,
-                    status_code=status_code, headers=clean.headers, body=clean.body,
+                    workspace_id=workspace_id,
+                    message_id=message_id,
+                    provider=provider,
+                    at=at or clock.now(),
+                    kind=kind,
+                    method=method[:10],
+                    url=clean.url,
+                    status_code=status_code,
+                    headers=clean.headers,
+                    body=clean.body,
                 )
-            )  # fmt: skip
+            )
         ProviderExchange.objects.bulk_create(rows)
     except Exception:
         logger.exception("could not log a provider exchange of %s", message_id)
@@ -180,8 +197,13 @@ def log_unanswered(exc: BaseException) -> None:
     """A call that got no answer: keep the request `requests` prepared, if there was one."""
     sent = getattr(exc, "request", None)
     if sent is not None and getattr(sent, "method", None):
-        exchange_record(kind="request", method=sent.method, url=sent.url or "",
-                        headers=sent.headers, body=sent.body)  # fmt: skip
+        exchange_record(
+            kind="request",
+            method=sent.method,
+            url=sent.url or "",
+            headers=sent.headers,
+            body=sent.body,
+        )
 
 
 def logged_session(session):
@@ -190,8 +212,9 @@ def logged_session(session):
     return session
 
 
-def callback_record(request, *, provider: str, provider_message_id: str, status_code: int,
-                    secrets=()) -> None:  # fmt: skip
+def callback_record(
+    request, *, provider: str, provider_message_id: str, status_code: int, secrets=()
+) -> None:
     """Log a provider's (verified) callback under the message it is about, if Tern has it."""
     try:
         found = (

@@ -97,7 +97,15 @@ def rate_limited_record(*, origin: SendOrigin) -> None:
     minute = now.replace(second=0, microsecond=0)
     adapt = connection.ops.adapt_datetimefield_value
     sql = _COUNT_MINUTE_SQL.format(table=connection.ops.quote_name(Refusal._meta.db_table))
-    params = [new_id("ref"), origin.workspace_id, origin.test, origin.token_id, origin.via,
-              origin.request_id[:128], adapt(now), adapt(minute)]  # fmt: skip
+    params = [
+        new_id("ref"),
+        origin.workspace_id,
+        origin.test,
+        origin.token_id,
+        origin.via,
+        origin.request_id[:128],
+        adapt(now),
+        adapt(minute),
+    ]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -68,9 +68,11 @@ def test_the_bench_redis_databases_are_none_of_the_given_ones(monkeypatch):
         env = harness.server_env("postgres://postgres@127.0.0.1:5432/x_bench")
     finally:
         harness.redis_plan.cache_clear()
-    assert plan == harness.RedisPlan(server_broker="redis://127.0.0.1:6379/14",
-                                     worker_broker="redis://127.0.0.1:6379/12",
-                                     marks="redis://127.0.0.1:6379/11")  # fmt: skip
+    assert plan == harness.RedisPlan(
+        server_broker="redis://127.0.0.1:6379/14",
+        worker_broker="redis://127.0.0.1:6379/12",
+        marks="redis://127.0.0.1:6379/11",
+    )
     assert _FakeRedis.flushed == [plan.server_broker, plan.worker_broker, plan.marks]
     assert env["REDIS_URL"] == plan.marks and env["CELERY_BROKER_URL"] == plan.server_broker
     assert env["DATABASE_URL"] == "postgres://postgres@127.0.0.1:5432/x_bench"

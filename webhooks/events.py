@@ -18,11 +18,20 @@ LEASE = timedelta(minutes=2)
 # not enqueued again meanwhile, and a task the broker lost is handed out again after it.
 HANDOFF_LEASE = timedelta(minutes=5)
 EVENT_TYPES = (
-    "message.queued", "message.sent", "message.delivered", "message.undelivered",
-    "message.failed", "message.canceled", "message.received", "suppression.created",
-    "suppression.removed", "campaign.completed", "export.completed", "spend.threshold_reached",
+    "message.queued",
+    "message.sent",
+    "message.delivered",
+    "message.undelivered",
+    "message.failed",
+    "message.canceled",
+    "message.received",
+    "suppression.created",
+    "suppression.removed",
+    "campaign.completed",
+    "export.completed",
+    "spend.threshold_reached",
     "ping",
-)  # fmt: skip
+)
 
 
 def emit(*, workspace_id: str, test: bool, type: str, data: dict) -> Event:
@@ -45,12 +54,18 @@ def deliveries_create_many(events: list[Event], endpoints: list, now) -> list[We
     """One pending, leased delivery per (event, endpoint): one insert, one enqueue after commit."""
     deliveries = WebhookDelivery.objects.bulk_create(
         [
-            WebhookDelivery(workspace_id=event.workspace_id, endpoint=endpoint, event=event,
-                            next_retry_at=now, leased_until=now + HANDOFF_LEASE, created_at=now)
+            WebhookDelivery(
+                workspace_id=event.workspace_id,
+                endpoint=endpoint,
+                event=event,
+                next_retry_at=now,
+                leased_until=now + HANDOFF_LEASE,
+                created_at=now,
+            )
             for event in events
             for endpoint in endpoints
         ]
-    )  # fmt: skip
+    )
     enqueue_many_on_commit([delivery.id for delivery in deliveries])
     return deliveries
 
@@ -94,9 +109,17 @@ def emit_many(*, workspace_id: str, test: bool, type: str, items: list[dict]) ->
         return []
     now = clock.now()
     events = Event.objects.bulk_create(
-        [Event(workspace_id=workspace_id, test=test, type=type, data=json_safe(data),
-               created_at=now) for data in items]
-    )  # fmt: skip
+        [
+            Event(
+                workspace_id=workspace_id,
+                test=test,
+                type=type,
+                data=json_safe(data),
+                created_at=now,
+            )
+            for data in items
+        ]
+    )
     endpoints = subscribers(workspace_id=workspace_id, test=test, type=type)
     if endpoints:
         deliveries_create_many(events, endpoints, now)

@@ -60,13 +60,24 @@ def endpoint_create(
     _check_target(url)
     secret, now = crypto.new_signing_secret(), clock.now()
     endpoint = WebhookEndpoint.objects.create(
-        workspace_id=workspace_id, test=test, url=url, events=sorted(set(events)),
-        description=description, enabled=enabled, secret_encrypted=crypto.encrypt(secret),
-        last_success_at=now, created_at=now,
-    )  # fmt: skip
-    audit_record(workspace=workspace_id, actor=actor, action="webhook_endpoint.created",
-                 target=endpoint, ip=ip, after={"url": url, "events": endpoint.events,
-                                                "mode": "test" if test else "live"})  # fmt: skip
+        workspace_id=workspace_id,
+        test=test,
+        url=url,
+        events=sorted(set(events)),
+        description=description,
+        enabled=enabled,
+        secret_encrypted=crypto.encrypt(secret),
+        last_success_at=now,
+        created_at=now,
+    )
+    audit_record(
+        workspace=workspace_id,
+        actor=actor,
+        action="webhook_endpoint.created",
+        target=endpoint,
+        ip=ip,
+        after={"url": url, "events": endpoint.events, "mode": "test" if test else "live"},
+    )
     return endpoint, secret
 
 
@@ -123,8 +134,13 @@ def endpoint_rotate_secret(
         locked.previous_secret_encrypted = locked.secret_encrypted
         locked.previous_secret_expires_at = clock.now() + ROTATION_GRACE
         locked.secret_encrypted = crypto.encrypt(secret)
-        locked.save(update_fields=["previous_secret_encrypted", "previous_secret_expires_at",
-                                   "secret_encrypted"])  # fmt: skip
+        locked.save(
+            update_fields=[
+                "previous_secret_encrypted",
+                "previous_secret_expires_at",
+                "secret_encrypted",
+            ]
+        )
         audit_record(
             workspace=locked.workspace_id,
             actor=actor,
@@ -181,24 +197,38 @@ def event_body(event: Event) -> bytes:
     """The payload: the same bytes on every attempt and replay."""
     from workspaces.clock import isoformat
 
-    return canonical_json({"id": event.id, "type": event.type,
-                           "created_at": isoformat(event.created_at), "test": event.test,
-                           "data": event.data}).encode()  # fmt: skip
+    return canonical_json(
+        {
+            "id": event.id,
+            "type": event.type,
+            "created_at": isoformat(event.created_at),
+            "test": event.test,
+            "data": event.data,
+        }
+    ).encode()
 
 
 def signed_headers(event: Event, body: bytes, secrets: list[str], now) -> dict:
     """Standard Webhooks headers: a fresh timestamp on every attempt, one signature per secret."""
     signatures = " ".join(Webhook(s).sign(event.id, now, body.decode()) for s in secrets)
-    return {"webhook-id": event.id, "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": signatures, "content-type": "application/json",
-            "user-agent": "Tern-Webhooks/1.0"}  # fmt: skip
+    return {
+        "webhook-id": event.id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signatures,
+        "content-type": "application/json",
+        "user-agent": "Tern-Webhooks/1.0",
+    }
 
 
 def _claim(delivery_id: str) -> WebhookDelivery | None:
     """Take a pending delivery for one attempt (a lease keeps the sweeper off it meanwhile)."""
     with transaction.atomic():
-        delivery = (WebhookDelivery.objects.select_for_update().select_related("endpoint", "event")
-                    .filter(pk=delivery_id, status=WebhookDelivery.PENDING).first())  # fmt: skip
+        delivery = (
+            WebhookDelivery.objects.select_for_update()
+            .select_related("endpoint", "event")
+            .filter(pk=delivery_id, status=WebhookDelivery.PENDING)
+            .first()
+        )
         if delivery is None:
             return None
         now = clock.now()
@@ -207,8 +237,9 @@ def _claim(delivery_id: str) -> WebhookDelivery | None:
         delivery.attempt += 1
         delivery.step += 1
         delivery.next_retry_at = delivery.leased_until = now + LEASE
-        delivery.save(update_fields=["attempt", "step", "next_retry_at", "leased_until",
-                                     "updated_at"])  # fmt: skip
+        delivery.save(
+            update_fields=["attempt", "step", "next_retry_at", "leased_until", "updated_at"]
+        )
         return delivery
 
 
@@ -263,14 +294,19 @@ def _post(delivery: WebhookDelivery, endpoint: WebhookEndpoint) -> _Outcome:
     started = time.monotonic()
     try:
         target = ssrf.resolve(endpoint.url)
-        response = ssrf.post(target, body=body, headers=headers, timeout=TIMEOUT_SECONDS,
-                             max_body=MAX_BODY_KEPT)  # fmt: skip
+        response = ssrf.post(
+            target, body=body, headers=headers, timeout=TIMEOUT_SECONDS, max_body=MAX_BODY_KEPT
+        )
     except ssrf.UnsafeTarget as exc:
         return _Outcome(error=f"refused: {exc}")
     except requests.RequestException as exc:
         return _Outcome(latency_ms=_ms(started), error=f"{type(exc).__name__}: {exc}"[:500])
-    return _Outcome(code=response.status_code, latency_ms=_ms(started), body=response.text,
-                    retry_after=_retry_after(response))  # fmt: skip
+    return _Outcome(
+        code=response.status_code,
+        latency_ms=_ms(started),
+        body=response.text,
+        retry_after=_retry_after(response),
+    )
 
 
 def _ms(started: float) -> int:
@@ -296,10 +332,15 @@ def _retry_after(response) -> float | None:
 
 def _record_attempt(delivery: WebhookDelivery, outcome: _Outcome) -> None:
     DeliveryAttempt.objects.create(
-        workspace_id=delivery.workspace_id, delivery=delivery, number=delivery.attempt,
-        at=clock.now(), response_code=outcome.code, latency_ms=outcome.latency_ms,
-        response_body=outcome.body, error=outcome.error,
-    )  # fmt: skip
+        workspace_id=delivery.workspace_id,
+        delivery=delivery,
+        number=delivery.attempt,
+        at=clock.now(),
+        response_code=outcome.code,
+        latency_ms=outcome.latency_ms,
+        response_body=outcome.body,
+        error=outcome.error,
+    )
     delivery.response_code, delivery.latency_ms = outcome.code, outcome.latency_ms
     delivery.response_body = outcome.body
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
@@ -355,11 +396,19 @@ def delivery_replay(
     with transaction.atomic():
         now = clock.now()
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=WebhookDelivery.PENDING, step=0, next_retry_at=now,
+            status=WebhookDelivery.PENDING,
+            step=0,
+            next_retry_at=now,
             leased_until=now + HANDOFF_LEASE,
-        )  # fmt: skip
-        audit_record(workspace=delivery.workspace_id, actor=actor, ip=ip, target=delivery,
-                     action="webhook_delivery.replayed", reason=reason)  # fmt: skip
+        )
+        audit_record(
+            workspace=delivery.workspace_id,
+            actor=actor,
+            ip=ip,
+            target=delivery,
+            action="webhook_delivery.replayed",
+            reason=reason,
+        )
         enqueue_on_commit(delivery.id)
     delivery.refresh_from_db()
     return delivery
@@ -378,22 +427,34 @@ def endpoint_replay_failed(
     )
     ids, now = list(failed.values_list("id", flat=True)), clock.now()
     WebhookDelivery.objects.filter(pk__in=ids).update(
-        status=WebhookDelivery.PENDING, step=0, next_retry_at=now,
+        status=WebhookDelivery.PENDING,
+        step=0,
+        next_retry_at=now,
         leased_until=now + HANDOFF_LEASE,
-    )  # fmt: skip
+    )
     enqueue_many_on_commit(ids)
-    audit_record(workspace=endpoint.workspace_id, actor=actor, ip=ip, target=endpoint,
-                 action="webhook_endpoint.replayed",
-                 after={"since": since, "until": until, "replayed": len(ids)})  # fmt: skip
+    audit_record(
+        workspace=endpoint.workspace_id,
+        actor=actor,
+        ip=ip,
+        target=endpoint,
+        action="webhook_endpoint.replayed",
+        after={"since": since, "until": until, "replayed": len(ids)},
+    )
     return len(ids)
 
 
 @transaction.atomic
 def endpoint_delete(*, endpoint: WebhookEndpoint, actor: Actor, ip: str | None = None) -> None:
     """Remove the endpoint and its deliveries (the events stay); audited."""
-    audit_record(workspace=endpoint.workspace_id, actor=actor, ip=ip, target=endpoint,
-                 action="webhook_endpoint.deleted",
-                 before={"url": endpoint.url, "events": endpoint.events})  # fmt: skip
+    audit_record(
+        workspace=endpoint.workspace_id,
+        actor=actor,
+        ip=ip,
+        target=endpoint,
+        action="webhook_endpoint.deleted",
+        before={"url": endpoint.url, "events": endpoint.events},
+    )
     endpoint.delete()
 
 

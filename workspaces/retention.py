@@ -51,8 +51,9 @@ def purge_batches(rows: QuerySet, *, batch_size: int, max_batches: int) -> int:
     return deleted
 
 
-def purge_run(*, now: datetime | None = None, batch_size: int | None = None,
-              max_batches: int | None = None) -> dict[str, int]:  # fmt: skip
+def purge_run(
+    *, now: datetime | None = None, batch_size: int | None = None, max_batches: int | None = None
+) -> dict[str, int]:
     """Run every registered purge once; a failing one is logged and the others still run."""
     now = now or clock.now()
     batch_size = batch_size or settings.RETENTION_BATCH_SIZE

@@ -11,8 +11,14 @@ from workspaces.api.openapi import example
 from ..messages import COUNTED_STATUSES
 from ..models import Campaign
 
-CAMPAIGN_STATUSES = [Campaign.DRAFT, Campaign.SCHEDULED, Campaign.RUNNING, Campaign.PAUSED,
-                     Campaign.COMPLETED, Campaign.STOPPED]  # fmt: skip
+CAMPAIGN_STATUSES = [
+    Campaign.DRAFT,
+    Campaign.SCHEDULED,
+    Campaign.RUNNING,
+    Campaign.PAUSED,
+    Campaign.COMPLETED,
+    Campaign.STOPPED,
+]
 SKIP_HELP = "Recipients not messaged, by reason code (e.g. `workspace_suppressed`)."
 
 
@@ -69,15 +75,25 @@ class CampaignShape(serializers.Serializer):
 # (555-01xx); `+14155550100` is the sender the docs (and the schema tests) assume.
 CONTACT_EXAMPLE = example(
     "A contact",
-    {"phone": "+14155550123", "first_name": "Ada", "last_name": "Lovelace",
-     "timezone": "America/Los_Angeles", "tags": ["vip"], "attributes": {"plan": "pro"}},
-)  # fmt: skip
+    {
+        "phone": "+14155550123",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "timezone": "America/Los_Angeles",
+        "tags": ["vip"],
+        "attributes": {"plan": "pro"},
+    },
+)
 TEMPLATE_EXAMPLE = example(
     "A template", {"name": "Welcome", "body": "Hi {{first_name|there}}, welcome aboard!"}
 )
 PREVIEW_EXAMPLE = example("For a number", {"phone": "+14155550123"})
 CAMPAIGN_EXAMPLE = example(
     "A draft to every contact",
-    {"name": "Spring sale", "body": "Hi {{first_name|there}}: 20% off this week.",
-     "audience": {"all": True}, "from": "+14155550100"},
-)  # fmt: skip
+    {
+        "name": "Spring sale",
+        "body": "Hi {{first_name|there}}: 20% off this week.",
+        "audience": {"all": True},
+        "from": "+14155550100",
+    },
+)

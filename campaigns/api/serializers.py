@@ -40,8 +40,17 @@ class ContactSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Contact
-        fields = ["id", "phone", "first_name", "last_name", "timezone", "tags", "attributes",
-                  "created_at", "updated_at"]  # fmt: skip
+        fields = [
+            "id",
+            "phone",
+            "first_name",
+            "last_name",
+            "timezone",
+            "tags",
+            "attributes",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def validate_phone(self, value):
@@ -123,8 +132,12 @@ class PreviewResultSerializer(serializers.Serializer):
 class AudienceSerializer(serializers.Serializer):
     """`{"tags": [...]}` (contacts with any of them) or `{"all": true}`."""
 
-    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False,
-                                 allow_empty=False, max_length=100)  # fmt: skip
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        required=False,
+        allow_empty=False,
+        max_length=100,
+    )
     all = serializers.BooleanField(required=False)
 
     def validate(self, attrs):
@@ -146,8 +159,9 @@ class CampaignSerializer(serializers.Serializer):
     # `from` is a Python keyword: the field is renamed in __init__.
     from_number = WorkspaceSenderField()
     send_at = serializers.DateTimeField(required=False, allow_null=True)
-    throttle_per_minute = serializers.IntegerField(required=False, allow_null=True, min_value=1,
-                                                   max_value=60_000)  # fmt: skip
+    throttle_per_minute = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=60_000
+    )
     opt_out_keywords = serializers.ListField(
         child=serializers.CharField(max_length=32), required=False, max_length=20
     )
@@ -198,8 +212,12 @@ class DryRunSerializer(serializers.Serializer):
     cost = serializers.CharField()
 
 
-STATUSES = [ContactImport.PENDING, ContactImport.RUNNING, ContactImport.COMPLETED,
-            ContactImport.FAILED]  # fmt: skip
+STATUSES = [
+    ContactImport.PENDING,
+    ContactImport.RUNNING,
+    ContactImport.COMPLETED,
+    ContactImport.FAILED,
+]
 
 
 class ContactImportCreateSerializer(serializers.Serializer):
@@ -210,13 +228,18 @@ class ContactImportCreateSerializer(serializers.Serializer):
         "[,consent_captured_at]`; `tags` `;`-separated."
     )
     tags = serializers.ListField(
-        child=serializers.CharField(max_length=1000), required=False, default=list,
+        child=serializers.CharField(max_length=1000),
+        required=False,
+        default=list,
         help_text="Added to every imported contact: repeat the field, or separate with `;` or `,`.",
-    )  # fmt: skip
+    )
     consent_disclosure = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=5000,
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=5000,
         help_text="The disclosure the contacts agreed to; needed by rows with `consent=yes`.",
-    )  # fmt: skip
+    )
 
     def validate_tags(self, value):
         """`a;b,c` and repeated fields alike; each tag at most 64 characters."""

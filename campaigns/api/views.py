@@ -64,9 +64,13 @@ class ContactViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
     serializer_class = ContactSerializer
     filterset_class = ContactFilter
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    required_scopes = {"list": "contacts:read", "retrieve": "contacts:read",
-                       "create": "contacts:write", "partial_update": "contacts:write",
-                       "destroy": "contacts:write"}  # fmt: skip
+    required_scopes = {
+        "list": "contacts:read",
+        "retrieve": "contacts:read",
+        "create": "contacts:write",
+        "partial_update": "contacts:write",
+        "destroy": "contacts:write",
+    }
 
     @extend_schema(examples=[CONTACT_EXAMPLE])
     def create(self, request):
@@ -79,8 +83,9 @@ class ContactViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
     def partial_update(self, request, pk=None):
         """Change some fields."""
         contact = self.get_object()
-        form = ContactSerializer(contact, data=request.data, partial=True,
-                                 context=self.get_serializer_context())  # fmt: skip
+        form = ContactSerializer(
+            contact, data=request.data, partial=True, context=self.get_serializer_context()
+        )
         form.is_valid(raise_exception=True)
         contact = services.contact_update(contact=contact, changes=form.validated_data)
         return Response(ContactSerializer(contact).data)
@@ -99,9 +104,13 @@ class TemplateViewSet(ListRetrieveViewSet):
     model = Template
     serializer_class = TemplateSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
-    required_scopes = {"list": "campaigns:read", "retrieve": "campaigns:read",
-                       "create": "campaigns:write", "partial_update": "campaigns:write",
-                       "preview": "campaigns:read"}  # fmt: skip
+    required_scopes = {
+        "list": "campaigns:read",
+        "retrieve": "campaigns:read",
+        "create": "campaigns:write",
+        "partial_update": "campaigns:write",
+        "preview": "campaigns:read",
+    }
     error_codes = {"preview": ("invalid_number", "missing_merge_field")}
 
     @extend_schema(examples=[TEMPLATE_EXAMPLE])
@@ -109,8 +118,9 @@ class TemplateViewSet(ListRetrieveViewSet):
         """Save a template."""
         form = TemplateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        template = services.template_create(workspace_id=request.workspace.pk,
-                                            **form.validated_data)  # fmt: skip
+        template = services.template_create(
+            workspace_id=request.workspace.pk, **form.validated_data
+        )
         return Response(TemplateSerializer(template).data, status=201)
 
     def partial_update(self, request, pk=None):
@@ -150,15 +160,25 @@ class CampaignViewSet(ListRetrieveViewSet):
 
     model = Campaign
     http_method_names = ["get", "post", "patch", "head", "options"]
-    required_scopes = {"list": "campaigns:read", "retrieve": "campaigns:read",
-                       "create": "campaigns:write", "partial_update": "campaigns:write",
-                       "dry_run": "campaigns:read", "launch": "campaigns:write",
-                       "pause": "campaigns:write", "resume": "campaigns:write",
-                       "stop": "campaigns:write"}  # fmt: skip
-    error_codes = {"partial_update": ("invalid_state",), "dry_run": SENDER_ERRORS,
-                   "launch": ("invalid_state", "spend_limit_exceeded", *SENDER_ERRORS),
-                   "pause": ("invalid_state",), "resume": ("invalid_state",),
-                   "stop": ("invalid_state",)}  # fmt: skip
+    required_scopes = {
+        "list": "campaigns:read",
+        "retrieve": "campaigns:read",
+        "create": "campaigns:write",
+        "partial_update": "campaigns:write",
+        "dry_run": "campaigns:read",
+        "launch": "campaigns:write",
+        "pause": "campaigns:write",
+        "resume": "campaigns:write",
+        "stop": "campaigns:write",
+    }
+    error_codes = {
+        "partial_update": ("invalid_state",),
+        "dry_run": SENDER_ERRORS,
+        "launch": ("invalid_state", "spend_limit_exceeded", *SENDER_ERRORS),
+        "pause": ("invalid_state",),
+        "resume": ("invalid_state",),
+        "stop": ("invalid_state",),
+    }
 
     def get_serializer_class(self):
         """The write serializer (the resource itself is a plain function)."""
@@ -180,19 +200,22 @@ class CampaignViewSet(ListRetrieveViewSet):
         """A draft campaign."""
         form = CampaignSerializer(data=request.data, context=self.get_serializer_context())
         form.is_valid(raise_exception=True)
-        campaign = services.campaign_create(workspace_id=request.workspace.pk,
-                                            test=request.token.is_test, actor=self.actor,
-                                            **form.validated_data)  # fmt: skip
+        campaign = services.campaign_create(
+            workspace_id=request.workspace.pk,
+            test=request.token.is_test,
+            actor=self.actor,
+            **form.validated_data,
+        )
         return Response(campaign_resource(campaign), status=201)
 
     @extend_schema(responses={200: CampaignShape})
     def partial_update(self, request, pk=None):
         """Change a draft (409 `invalid_state` once launched)."""
-        form = CampaignSerializer(data=request.data, partial=True,
-                                  context=self.get_serializer_context())  # fmt: skip
+        form = CampaignSerializer(
+            data=request.data, partial=True, context=self.get_serializer_context()
+        )
         form.is_valid(raise_exception=True)
-        campaign = services.campaign_update(campaign=self.get_object(),
-                                            changes=form.validated_data)  # fmt: skip
+        campaign = services.campaign_update(campaign=self.get_object(), changes=form.validated_data)
         return Response(campaign_resource(campaign))
 
     @extend_schema(request=None, responses={200: DryRunSerializer})
@@ -248,8 +271,11 @@ class ContactImportViewSet(ListRetrieveViewSet):
     filterset_class = ContactImportFilter
     parser_classes = [MultiPartParser]
     http_method_names = ["get", "post", "head", "options"]
-    required_scopes = {"list": "contacts:read", "retrieve": "contacts:read",
-                       "create": "contacts:write"}  # fmt: skip
+    required_scopes = {
+        "list": "contacts:read",
+        "retrieve": "contacts:read",
+        "create": "contacts:write",
+    }
 
     def get_queryset(self):
         """The workspace's imports (imports are not split by mode)."""

@@ -23,8 +23,9 @@ class SuppressionCreateSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=32)
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     scope = serializers.ChoiceField(choices=["workspace", "campaign"], default="workspace")
-    campaign = WorkspaceIdField("cmp", noun="campaign", required=False, allow_blank=True,
-                                default="")  # fmt: skip
+    campaign = WorkspaceIdField(
+        "cmp", noun="campaign", required=False, allow_blank=True, default=""
+    )
 
     def validate_phone(self, value):
         """E.164 after the workspace's default country."""
@@ -73,14 +74,13 @@ class ConsentCreateSerializer(serializers.Serializer):
     )
     category = serializers.ChoiceField(choices=["marketing"], default="marketing")
     method = serializers.ChoiceField(choices=Consent.METHODS)
-    disclosure = serializers.CharField(max_length=5000, required=False, allow_blank=True,
-                                       default="")  # fmt: skip
+    disclosure = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True, default=""
+    )
     captured_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     ip = serializers.IPAddressField(required=False, allow_blank=True, default="")
-    user_agent = serializers.CharField(max_length=500, required=False, allow_blank=True,
-                                       default="")  # fmt: skip
-    source_url = serializers.URLField(max_length=2000, required=False, allow_blank=True,
-                                      default="")  # fmt: skip
+    user_agent = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    source_url = serializers.URLField(max_length=2000, required=False, allow_blank=True, default="")
 
     def validate_phone(self, value):
         """E.164 after the workspace's default country."""

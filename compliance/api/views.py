@@ -52,15 +52,20 @@ class SuppressionFilter(PhoneFilterSet):
 
 
 # Valid bodies for /api/docs/ and schema-driven tests (fictional 555-01xx numbers).
-SUPPRESSION_EXAMPLE = example("A number that asked to stop", {"phone": "+14155550126",
-                              "reason": "Asked by phone not to be texted."})  # fmt: skip
+SUPPRESSION_EXAMPLE = example(
+    "A number that asked to stop",
+    {"phone": "+14155550126", "reason": "Asked by phone not to be texted."},
+)
 
 
 CONSENT_EXAMPLE = example(
     "A web form opt-in",
-    {"phone": "+14155550127", "method": "web_form",
-     "disclosure": "I agree to receive marketing texts from Acme. Reply STOP to opt out."},
-)  # fmt: skip
+    {
+        "phone": "+14155550127",
+        "method": "web_form",
+        "disclosure": "I agree to receive marketing texts from Acme. Reply STOP to opt out.",
+    },
+)
 
 REASON = OpenApiParameter("reason", str, description="why it is removed (or in the JSON body)")
 
@@ -123,10 +128,15 @@ class SuppressionViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         form.is_valid(raise_exception=True)
         data = form.validated_data
         suppression, created = services.suppression_create(
-            workspace_id=request.workspace.pk, phone=data["phone"], source="api",
-            actor=self.actor, reason=data["reason"], scope=data["scope"],
-            campaign_id=data["campaign"], ip=client_ip(request),
-        )  # fmt: skip
+            workspace_id=request.workspace.pk,
+            phone=data["phone"],
+            source="api",
+            actor=self.actor,
+            reason=data["reason"],
+            scope=data["scope"],
+            campaign_id=data["campaign"],
+            ip=client_ip(request),
+        )
         return Response(suppression_resource(suppression), status=201 if created else 200)
 
     @extend_schema(parameters=[REASON], responses={200: SuppressionSerializer})
@@ -135,8 +145,9 @@ class SuppressionViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         require_manager_role(request, "remove suppressions")
         suppression = self.get_object()
         reason = _removal_reason(request)
-        removed = services.suppression_remove(suppression=suppression, actor=self.actor,
-                                              reason=reason, ip=client_ip(request))  # fmt: skip
+        removed = services.suppression_remove(
+            suppression=suppression, actor=self.actor, reason=reason, ip=client_ip(request)
+        )
         return Response(suppression_resource(removed))
 
 
@@ -174,9 +185,11 @@ class ConsentViewSet(ListRetrieveViewSet):
         form.is_valid(raise_exception=True)
         data = dict(form.validated_data)
         consent = services.consent_record(
-            workspace_id=request.workspace.pk, actor=self.actor, request_ip=client_ip(request),
+            workspace_id=request.workspace.pk,
+            actor=self.actor,
+            request_ip=client_ip(request),
             **data,
-        )  # fmt: skip
+        )
         return Response(consent_resource(consent), status=201)
 
 

@@ -67,9 +67,13 @@ SEND_EXAMPLE = example("A text message", {"to": "+14155550123", "body": "Your co
 
 BATCH_EXAMPLE = example(
     "Two messages",
-    {"messages": [{"to": "+14155550124", "body": "Your order shipped."},
-                  {"to": "+14155550125", "body": "Your order shipped."}]},
-)  # fmt: skip
+    {
+        "messages": [
+            {"to": "+14155550124", "body": "Your order shipped."},
+            {"to": "+14155550125", "body": "Your order shipped."},
+        ]
+    },
+)
 
 
 class MessageFilter(CreatedRangeFilterSet):

@@ -147,8 +147,11 @@ def check_consent(d: SendDraft) -> None:
     )
     if consent is None:
         raise TernError(CONSENT_REQUIRED, details={"to": d.to})
-    d.relied_on["consent"] = {"id": consent.id, "method": consent.method,
-                              "captured_at": consent.captured_at}  # fmt: skip
+    d.relied_on["consent"] = {
+        "id": consent.id,
+        "method": consent.method,
+        "captured_at": consent.captured_at,
+    }
 
 
 def check_content(d: SendDraft) -> None:

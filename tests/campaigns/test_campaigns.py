@@ -118,9 +118,13 @@ def test_dry_run_counts_and_skips_without_writing(tenant, other_tenant):
     audience(other_tenant, 4, attributes=code)  # B's contacts count nowhere in A's campaign
     campaign = draft(tenant, body="Hi {{first_name|there}}, your code: {{attributes.code}}")
     suppression_create(
-        workspace_id=tenant.workspace.pk, phone=opted_out.phone, source="api",
-        scope=Suppression.CAMPAIGN, campaign_id=campaign["id"], actor=Actor.system(),
-    )  # fmt: skip
+        workspace_id=tenant.workspace.pk,
+        phone=opted_out.phone,
+        source="api",
+        scope=Suppression.CAMPAIGN,
+        campaign_id=campaign["id"],
+        actor=Actor.system(),
+    )
     response = act(tenant, campaign["id"], "dry-run")
     assert response.status_code == 200
     skipped = {
@@ -164,8 +168,12 @@ def test_test_mode_campaign_skips_unverified_recipients(tenant):
     rest are skipped as recipient_not_verified."""
     contacts = audience(tenant, 3)
     Workspace.objects.filter(pk=tenant.workspace.pk).update(verified_recipients=[contacts[0].phone])
-    payload = {"name": "Test run", "body": "Hi {{first_name}}", "audience": {"tags": ["vip"]},
-               "from": tenant.sender.number}  # fmt: skip
+    payload = {
+        "name": "Test run",
+        "body": "Hi {{first_name}}",
+        "audience": {"tags": ["vip"]},
+        "from": tenant.sender.number,
+    }
     created = tenant.client(mode="test").post("/api/v1/campaigns", payload, format="json")
     assert created.status_code == 201, created.content
     dry = tenant.client(mode="test").post(f"/api/v1/campaigns/{created.json()['id']}/dry-run")

@@ -8,8 +8,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _contact(tenant, **fields):
-    return tenant.client().post("/api/v1/contacts", {"phone": "(415) 555-0150", **fields},
-                                format="json")  # fmt: skip
+    return tenant.client().post(
+        "/api/v1/contacts", {"phone": "(415) 555-0150", **fields}, format="json"
+    )
 
 
 def test_contact_is_normalised_and_unique_per_workspace(tenant, other_tenant):
@@ -52,8 +53,12 @@ def test_contact_filters_update_and_delete(tenant):
 
 def test_contacts_need_their_scopes(tenant):
     """An agent may not add contacts; a viewer may read them."""
-    assert tenant.client("agent").post("/api/v1/contacts", {"phone": "+14155550152"},
-                                       format="json").status_code == 403  # fmt: skip
+    assert (
+        tenant.client("agent")
+        .post("/api/v1/contacts", {"phone": "+14155550152"}, format="json")
+        .status_code
+        == 403
+    )
     assert tenant.client("viewer").get("/api/v1/contacts").status_code == 200
 
 
@@ -75,32 +80,42 @@ def test_rendering_is_plain_substitution():
 def test_template_refuses_unknown_fields_and_previews(tenant, other_tenant):
     """Unknown merge fields → 400 at save; preview renders, counts and prices for a contact."""
     client = tenant.client()
-    bad = client.post("/api/v1/templates", {"name": "x", "body": "Hi {{nickname}}"},
-                      format="json")  # fmt: skip
+    bad = client.post("/api/v1/templates", {"name": "x", "body": "Hi {{nickname}}"}, format="json")
     assert bad.status_code == 400 and "body" in bad.json()["error"]["details"]
-    template = client.post("/api/v1/templates", {"name": "promo",
-                                                 "body": "Hi {{first_name|there}}, 20% off"},
-                           format="json").json()  # fmt: skip
+    template = client.post(
+        "/api/v1/templates",
+        {"name": "promo", "body": "Hi {{first_name|there}}, 20% off"},
+        format="json",
+    ).json()
     contact_id = _contact(tenant, first_name="Ada").json()["id"]
-    preview = client.post(f"/api/v1/templates/{template['id']}/preview", {"contact": contact_id},
-                          format="json").json()  # fmt: skip
-    assert preview == {"body": "Hi Ada, 20% off", "encoding": "GSM-7", "segments": 1,
-                       "price": "0.0079"}  # fmt: skip
-    by_phone = client.post(f"/api/v1/templates/{template['id']}/preview",
-                           {"phone": "+14155550199"}, format="json").json()  # fmt: skip
+    preview = client.post(
+        f"/api/v1/templates/{template['id']}/preview", {"contact": contact_id}, format="json"
+    ).json()
+    assert preview == {
+        "body": "Hi Ada, 20% off",
+        "encoding": "GSM-7",
+        "segments": 1,
+        "price": "0.0079",
+    }
+    by_phone = client.post(
+        f"/api/v1/templates/{template['id']}/preview", {"phone": "+14155550199"}, format="json"
+    ).json()
     assert by_phone["body"] == "Hi there, 20% off"
-    foreign = other_tenant.client().post(f"/api/v1/templates/{template['id']}/preview",
-                                         {"phone": "+14155550199"}, format="json")  # fmt: skip
+    foreign = other_tenant.client().post(
+        f"/api/v1/templates/{template['id']}/preview", {"phone": "+14155550199"}, format="json"
+    )
     assert foreign.status_code == 404
 
 
 def test_preview_reports_a_missing_merge_field(tenant):
     """A field without default the recipient lacks: 422 missing_merge_field naming it."""
     client = tenant.client()
-    template = client.post("/api/v1/templates", {"name": "n", "body": "Dear {{last_name}}"},
-                           format="json").json()  # fmt: skip
-    response = client.post(f"/api/v1/templates/{template['id']}/preview",
-                           {"phone": "+14155550199"}, format="json")  # fmt: skip
+    template = client.post(
+        "/api/v1/templates", {"name": "n", "body": "Dear {{last_name}}"}, format="json"
+    ).json()
+    response = client.post(
+        f"/api/v1/templates/{template['id']}/preview", {"phone": "+14155550199"}, format="json"
+    )
     assert response.status_code == 422
     assert response.json()["error"]["details"] == {"field": "last_name"}
 
@@ -114,8 +129,13 @@ def test_a_contacts_time_zone_decides_its_quiet_hours(tenant):
     from workspaces.audit import Actor
 
     new_yorker = "+12125550150"
-    consent_record(workspace_id=tenant.workspace.pk, phone=new_yorker, method="api",
-                   actor=Actor.system(), disclosure="offers")  # fmt: skip
+    consent_record(
+        workspace_id=tenant.workspace.pk,
+        phone=new_yorker,
+        method="api",
+        actor=Actor.system(),
+        disclosure="offers",
+    )
     send = {"to": new_yorker, "from": tenant.sender.number, "category": "marketing"}
     with time_machine.travel("2026-11-18T02:30:00Z", tick=False):  # 21:30 in New York
         held = tenant.client().post("/api/v1/messages", {**send, "body": "a"}, format="json")

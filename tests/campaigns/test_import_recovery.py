@@ -65,8 +65,13 @@ def _csv() -> str:
 
 
 def _upload(tenant) -> str:
-    Contact.objects.create(workspace=tenant.workspace, phone="+13125550005", first_name="Known",
-                           created_at=timezone.now(), updated_at=timezone.now())  # fmt: skip
+    Contact.objects.create(
+        workspace=tenant.workspace,
+        phone="+13125550005",
+        first_name="Known",
+        created_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
     upload = SimpleUploadedFile("contacts.csv", _csv().encode(), content_type="text/csv")
     body = {"file": upload, "consent_disclosure": DISCLOSURE}
     response = tenant.client("owner").post("/api/v1/contact-imports", body, format="multipart")
@@ -98,8 +103,15 @@ def _outcome(tenant, import_id: str) -> tuple:
         Consent.objects.filter(workspace=tenant.workspace).values_list("phone", flat=True)
     )
     completed = AuditEvent.objects.filter(target_id=import_id, action="contact_import.completed")
-    return (body["status"], body["created"], body["updated"], body["errors"], phones, consents,
-            [a.after["refused"] for a in completed])  # fmt: skip
+    return (
+        body["status"],
+        body["created"],
+        body["updated"],
+        body["errors"],
+        phones,
+        consents,
+        [a.after["refused"] for a in completed],
+    )
 
 
 def test_a_killed_import_is_resumed_by_the_sweep_with_the_report_of_an_unbroken_one(
@@ -135,9 +147,11 @@ def test_a_killed_import_is_resumed_by_the_sweep_with_the_report_of_an_unbroken_
     status, created, updated, errors, phones, consents, refused = outcome
     assert (status, created, updated, refused, len(phones)) == ("completed", 22, 1, [4], 23)
     assert [(e["row"], e["code"]) for e in errors] == [
-        (5, "invalid_number"), (16, "invalid_number"), (22, "duplicate_in_file"),
+        (5, "invalid_number"),
+        (16, "invalid_number"),
+        (22, "duplicate_in_file"),
         (24, "invalid_number"),
-    ]  # fmt: skip
+    ]
     assert len(consents) == len(set(consents)) == 12
     assert not imports.import_path(import_id).exists()
 

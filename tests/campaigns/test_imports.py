@@ -18,9 +18,20 @@ pytestmark = pytest.mark.django_db
 
 HEADER = "phone,first_name,last_name,timezone,tags,consent"
 RESOURCE_FIELDS = {
-    "id", "status", "file_name", "tags", "consent_disclosure", "created", "updated", "errors",
-    "errors_truncated", "failure", "created_by", "created_at", "completed_at",
-}  # fmt: skip
+    "id",
+    "status",
+    "file_name",
+    "tags",
+    "consent_disclosure",
+    "created",
+    "updated",
+    "errors",
+    "errors_truncated",
+    "failure",
+    "created_by",
+    "created_at",
+    "completed_at",
+}
 DISCLOSURE = "Acme offers, up to 4 msgs/mo. Msg & data rates may apply. Reply STOP to opt out."
 
 
@@ -112,13 +123,15 @@ def test_acceptance_2000_rows_with_50_bad_ones(tenant, django_assert_max_num_que
 
 def test_consent_yes_with_a_disclosure_records_import_consent(tenant):
     """yes/Y/true/1 grant marketing consent, method import, the import's disclosure; no doesn't."""
-    text = "\n".join([
-        HEADER + ",consent_captured_at",
-        "+14155550101,A,,,,yes,2026-01-15T10:30:00Z",
-        "+14155550102,B,,,,Y,",
-        "+14155550103,C,,,,no,",
-        "+14155550104,D,,,,TRUE,2026-01-16",
-    ])  # fmt: skip
+    text = "\n".join(
+        [
+            HEADER + ",consent_captured_at",
+            "+14155550101,A,,,,yes,2026-01-15T10:30:00Z",
+            "+14155550102,B,,,,Y,",
+            "+14155550103,C,,,,no,",
+            "+14155550104,D,,,,TRUE,2026-01-16",
+        ]
+    )
     now = datetime(2026, 3, 1, 12, tzinfo=UTC)
     with time_machine.travel(now, tick=False):
         body = _import(tenant, text, consent_disclosure=f"  {DISCLOSURE} ")
@@ -128,8 +141,11 @@ def test_consent_yes_with_a_disclosure_records_import_consent(tenant):
     assert set(consents) == {"+14155550101", "+14155550102", "+14155550104"}
     for consent in consents.values():
         assert (consent.method, consent.disclosure) == ("import", DISCLOSURE)
-        assert (consent.action, consent.category, consent.scope) == ("grant", "marketing",
-                                                                      "workspace")  # fmt: skip
+        assert (consent.action, consent.category, consent.scope) == (
+            "grant",
+            "marketing",
+            "workspace",
+        )
         assert body["id"] in consent.created_by
     assert consents["+14155550101"].captured_at == datetime(2026, 1, 15, 10, 30, tzinfo=UTC)
     assert consents["+14155550102"].captured_at == now
@@ -140,17 +156,25 @@ def test_consent_yes_with_a_disclosure_records_import_consent(tenant):
 
 def test_known_contacts_are_updated_not_duplicated(tenant):
     """Names and time zone when given, tags merged (the import's own tags too); counted apart."""
-    known = Contact.objects.create(workspace=tenant.workspace, phone="+14155550110",
-                                   first_name="Ada", last_name="Lovelace", tags=["vip"],
-                                   timezone="America/Chicago",
-                                   created_at=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+    known = Contact.objects.create(
+        workspace=tenant.workspace,
+        phone="+14155550110",
+        first_name="Ada",
+        last_name="Lovelace",
+        tags=["vip"],
+        timezone="America/Chicago",
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     text = f"{HEADER}\n4155550110,Augusta,,,beta;vip,\n+14155550111,New,,Europe/London,,\n"
     body = _import(tenant, text, tags=["launch", "spring,summer;launch"])
     assert (body["created"], body["updated"], body["errors"]) == (1, 1, [])
     assert body["tags"] == ["launch", "spring", "summer"]
     known.refresh_from_db()
-    assert (known.first_name, known.last_name, known.timezone) == ("Augusta", "Lovelace",
-                                                                    "America/Chicago")  # fmt: skip
+    assert (known.first_name, known.last_name, known.timezone) == (
+        "Augusta",
+        "Lovelace",
+        "America/Chicago",
+    )
     assert known.tags == ["beta", "launch", "spring", "summer", "vip"]
     new = Contact.objects.get(workspace=tenant.workspace, phone="+14155550111")
     assert new.tags == ["launch", "spring", "summer"] and new.timezone == "Europe/London"
@@ -159,9 +183,13 @@ def test_known_contacts_are_updated_not_duplicated(tenant):
 
 def test_other_workspaces_see_nothing_and_keep_their_contacts(tenant, other_tenant):
     """B cannot read A's import (404) nor list it; B's contact of the same number is untouched."""
-    theirs = Contact.objects.create(workspace=other_tenant.workspace, phone="+14155550120",
-                                    first_name="Theirs", tags=["b"],
-                                    created_at=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+    theirs = Contact.objects.create(
+        workspace=other_tenant.workspace,
+        phone="+14155550120",
+        first_name="Theirs",
+        tags=["b"],
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     body = _import(tenant, f"{HEADER}\n+14155550120,Mine,,,a,\n")
     assert (body["created"], body["updated"]) == (1, 0)
     _error(other_tenant.client().get(f"/api/v1/contact-imports/{body['id']}"), 404, "not_found")
@@ -175,8 +203,9 @@ def test_other_workspaces_see_nothing_and_keep_their_contacts(tenant, other_tena
 
 def test_creating_needs_contacts_write(tenant):
     """A viewer's token (contacts:read only) gets 403 with the scope; it may read the list."""
-    error = _error(_upload(tenant, f"{HEADER}\n+14155550130,,,,,\n", role="viewer"), 403,
-                   "forbidden")  # fmt: skip
+    error = _error(
+        _upload(tenant, f"{HEADER}\n+14155550130,,,,,\n", role="viewer"), 403, "forbidden"
+    )
     assert error["details"]["required_scope"] == "contacts:write"
     assert not ContactImport.objects.exists()
     assert tenant.client("viewer").get("/api/v1/contact-imports").status_code == 200
@@ -215,20 +244,22 @@ def test_missing_file_and_oversized_file(tenant, monkeypatch):
 def test_each_row_code(tenant):
     """Every row code of the report, with the refused cell; rows count records, not lines."""
     long_name = "x" * 101
-    text = "\n".join([
-        "Phone,First_Name,Last_Name,TimeZone,Tags,Consent,Consent_Captured_At",  # any case
-        '+14155550150,"two\nlines",,,,,',  # one record over two lines: still row 2
-        "+14155550151,,,Mars/Base,,,",
-        "+14155550152,,,,,maybe,",
-        "+14155550153,,,,,yes,last tuesday",
-        "+14155550154,,,,,yes,2999-01-01T00:00:00Z",
-        f"+14155550155,{long_name},,,,,",
-        "+14155550156,,,,ok;" + "t" * 65 + ",,",
-        "  ",
-        "+1415555015,,,,,,",
-        "+14155550150,,,,,,",
-        "+14155550157,,,,,no,not checked without consent",
-    ])  # fmt: skip
+    text = "\n".join(
+        [
+            "Phone,First_Name,Last_Name,TimeZone,Tags,Consent,Consent_Captured_At",  # any case
+            '+14155550150,"two\nlines",,,,,',  # one record over two lines: still row 2
+            "+14155550151,,,Mars/Base,,,",
+            "+14155550152,,,,,maybe,",
+            "+14155550153,,,,,yes,last tuesday",
+            "+14155550154,,,,,yes,2999-01-01T00:00:00Z",
+            f"+14155550155,{long_name},,,,,",
+            "+14155550156,,,,ok;" + "t" * 65 + ",,",
+            "  ",
+            "+1415555015,,,,,,",
+            "+14155550150,,,,,,",
+            "+14155550157,,,,,no,not checked without consent",
+        ]
+    )
     body = _import(tenant, text, consent_disclosure=DISCLOSURE)
     assert body["errors"] == [
         {"row": 3, "value": "Mars/Base", "code": "invalid_timezone"},
@@ -276,8 +307,11 @@ def test_created_answers_202_audits_and_enqueues_after_commit(
     body = response.json()
     assert set(body) == RESOURCE_FIELDS and body["id"].startswith("imp_")
     assert (body["status"], body["created"], body["errors"], body["tags"]) == (
-        "pending", 0, [], ["a", "b"],
-    )  # fmt: skip
+        "pending",
+        0,
+        [],
+        ["a", "b"],
+    )
     assert body["file_name"] == "contacts.csv" and body["completed_at"] is None
     enqueue.assert_called_once_with((body["id"],), queue="default")
     assert (media_root / "imports" / f"{body['id']}.csv").exists()
@@ -293,8 +327,10 @@ def test_running_twice_does_nothing_the_second_time(tenant):
     assert imports.contact_import_run(import_id=first.pk) is None
     first.refresh_from_db()
     assert (first.created, first.updated) == (1, 0)
-    assert AuditEvent.objects.filter(action="contact_import.completed",
-                                     target_id=first.pk).count() == 1  # fmt: skip
+    assert (
+        AuditEvent.objects.filter(action="contact_import.completed", target_id=first.pk).count()
+        == 1
+    )
 
 
 def test_a_lost_file_fails_the_import(tenant):

@@ -34,8 +34,16 @@ pytestmark = pytest.mark.django_db
 
 # A Tuesday at 11:00 in Los Angeles: inside every quiet-hours window.
 MIDDAY = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
-STATUSES = ("scheduled", "queued", "sending", "sent", "delivered", "undelivered", "failed",
-            "canceled")  # fmt: skip
+STATUSES = (
+    "scheduled",
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "undelivered",
+    "failed",
+    "canceled",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -56,11 +64,17 @@ def launched(tenant, count: int) -> tuple[str, list[Message]]:
     phones = [next_number() for _ in range(count)]
     contacts_for(tenant.workspace, phones, tags=("spring",), timezone="America/Los_Angeles")
     client = tenant.client()
-    created = client.post("/api/v1/campaigns", {
-        "name": "Spring", "body": "Hi {{first_name}}, spring sale. Reply LEAVE to opt out.",
-        "audience": {"tags": ["spring"]}, "from": tenant.sender.number,
-        "opt_out_keywords": ["LEAVE"],
-    }, format="json")  # fmt: skip
+    created = client.post(
+        "/api/v1/campaigns",
+        {
+            "name": "Spring",
+            "body": "Hi {{first_name}}, spring sale. Reply LEAVE to opt out.",
+            "audience": {"tags": ["spring"]},
+            "from": tenant.sender.number,
+            "opt_out_keywords": ["LEAVE"],
+        },
+        format="json",
+    )
     assert created.status_code == 201, created.content
     cid = created.json()["id"]
     assert act(tenant, cid, "launch")["status"] == "running"
@@ -106,8 +120,11 @@ def submitted() -> list[str]:
 def deliver_all() -> None:
     """The simulator's reports of every accepted submission (its worker is not running)."""
     for row in SimulatorSubmission.objects.filter(accepted=True, reported_at=None):
-        simulator_reports_apply(status=row.final_status, error_code=row.final_code or None,
-                                         provider_message_id=row.provider_message_id)  # fmt: skip
+        simulator_reports_apply(
+            status=row.final_status,
+            error_code=row.final_code or None,
+            provider_message_id=row.provider_message_id,
+        )
 
 
 def snapshot(cid: str) -> dict:
@@ -150,8 +167,12 @@ def test_a_paused_campaign_submits_nothing_and_resume_finishes_it(tenant):
 
     at_their_slots(messages[1:])  # their slots come while paused
     pump(cid)  # a pump turn already on its way
-    assert campaign_window_book(campaign_id=cid, sender=tenant.sender.number,
-                                         seconds=60, campaign_rate=None) is None  # fmt: skip
+    assert (
+        campaign_window_book(
+            campaign_id=cid, sender=tenant.sender.number, seconds=60, campaign_rate=None
+        )
+        is None
+    )
     for minutes in (3, 30, 240):  # the sweeper, long after every slot
         with time_machine.travel(MIDDAY + timedelta(minutes=minutes), tick=False):
             sweep_due()
@@ -280,9 +301,14 @@ def test_an_opt_out_during_the_pause_is_honoured_at_the_claim(tenant):
     cid, messages = launched(tenant, 3)
     act(tenant, cid, "pause")
     opted = messages[1]
-    suppression_create(workspace_id=tenant.workspace.pk, phone=opted.to_number, source="keyword",
-                       scope=Suppression.CAMPAIGN, campaign_id=cid,
-                       actor=Actor.system("opt-out word"))  # fmt: skip
+    suppression_create(
+        workspace_id=tenant.workspace.pk,
+        phone=opted.to_number,
+        source="keyword",
+        scope=Suppression.CAMPAIGN,
+        campaign_id=cid,
+        actor=Actor.system("opt-out word"),
+    )
     act(tenant, cid, "resume")
     start_pump(cid)
     at_their_slots(messages)
@@ -300,20 +326,40 @@ def test_a_campaign_suppression_refuses_that_campaigns_sends_only(tenant, other_
     phone = next_number()
     contacts_for(tenant.workspace, [phone], tags=("spring",), timezone="America/Los_Angeles")
     client = tenant.client()
-    created = client.post("/api/v1/campaigns", {
-        "name": "Spring", "body": "Hi {{first_name}}", "audience": {"tags": ["spring"]},
-        "from": tenant.sender.number}, format="json").json()  # fmt: skip
-    suppression_create(workspace_id=tenant.workspace.pk, phone=phone, source="api",
-                       scope=Suppression.CAMPAIGN, campaign_id=created["id"],
-                       actor=Actor.system())  # fmt: skip
+    created = client.post(
+        "/api/v1/campaigns",
+        {
+            "name": "Spring",
+            "body": "Hi {{first_name}}",
+            "audience": {"tags": ["spring"]},
+            "from": tenant.sender.number,
+        },
+        format="json",
+    ).json()
+    suppression_create(
+        workspace_id=tenant.workspace.pk,
+        phone=phone,
+        source="api",
+        scope=Suppression.CAMPAIGN,
+        campaign_id=created["id"],
+        actor=Actor.system(),
+    )
     launched_now = act(tenant, created["id"], "launch")
     assert launched_now["stats"]["skipped"] == {"campaign_suppressed": 1}
     assert launched_now["stats"]["queued"] == 0
     assert_identity(launched_now["stats"])
     with pytest.raises(TernError) as refused:
-        message_send(workspace=tenant.workspace, test=False, data=SendInput(
-            to=phone, body="Hi", from_=tenant.sender.number, category="marketing",
-            campaign_id=created["id"]))  # fmt: skip
+        message_send(
+            workspace=tenant.workspace,
+            test=False,
+            data=SendInput(
+                to=phone,
+                body="Hi",
+                from_=tenant.sender.number,
+                category="marketing",
+                campaign_id=created["id"],
+            ),
+        )
     assert refused.value.code == "campaign_suppressed" and refused.value.http_status == 422
     plain = client.post(
         "/api/v1/messages",
@@ -335,8 +381,10 @@ def test_a_campaign_suppression_refuses_that_campaigns_sends_only(tenant, other_
 def lock_waiters() -> int:
     """Backends of this database waiting for a lock."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND wait_event_type = 'Lock'")  # fmt: skip
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        )
         return cursor.fetchone()[0]
 
 

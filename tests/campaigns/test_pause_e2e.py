@@ -13,8 +13,16 @@ from ..support.workers import celery_processes, wait_for
 pytestmark = pytest.mark.django_db(transaction=True)
 
 COUNT = 200
-STATUSES = ("scheduled", "queued", "sending", "sent", "delivered", "undelivered", "failed",
-            "canceled")  # fmt: skip
+STATUSES = (
+    "scheduled",
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "undelivered",
+    "failed",
+    "canceled",
+)
 
 
 def noon_zone() -> str:
@@ -42,9 +50,16 @@ def test_pause_holds_everything_and_resume_delivers_the_rest(tenant, other_tenan
     sender = short_code_for(tenant.workspace, mps=20)
     phones = [next_number() for _ in range(COUNT)]
     contacts_for(tenant.workspace, phones, tags=("all",), timezone=noon_zone())
-    created = tenant.client().post("/api/v1/campaigns", {
-        "name": "Paused", "body": "Hi {{first_name}}, news. Reply STOP to opt out.",
-        "audience": {"tags": ["all"]}, "from": sender.number}, format="json")  # fmt: skip
+    created = tenant.client().post(
+        "/api/v1/campaigns",
+        {
+            "name": "Paused",
+            "body": "Hi {{first_name}}, news. Reply STOP to opt out.",
+            "audience": {"tags": ["all"]},
+            "from": sender.number,
+        },
+        format="json",
+    )
     cid = created.json()["id"]
     act(tenant, cid, "launch")
     submissions = SimulatorSubmission.objects.filter(from_number=sender.number)

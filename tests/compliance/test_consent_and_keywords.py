@@ -22,21 +22,27 @@ IN_WINDOW = datetime(2026, 11, 18, 21, 0, tzinfo=UTC)
 
 
 def _grant(tenant, phone=HANDSET, **extra):
-    return tenant.client().post("/api/v1/consents", {"phone": phone, "method": "web_form",
-                                                     "disclosure": "Weekly offers, 4/mo.",
-                                                     **extra}, format="json")  # fmt: skip
+    return tenant.client().post(
+        "/api/v1/consents",
+        {"phone": phone, "method": "web_form", "disclosure": "Weekly offers, 4/mo.", **extra},
+        format="json",
+    )
 
 
 def _send(tenant, to=HANDSET, category="marketing", body="Sale today"):
-    return tenant.client().post("/api/v1/messages", {"to": to, "from": tenant.sender.number,
-                                                     "body": body, "category": category},
-                                format="json")  # fmt: skip
+    return tenant.client().post(
+        "/api/v1/messages",
+        {"to": to, "from": tenant.sender.number, "body": body, "category": category},
+        format="json",
+    )
 
 
 def _inbound(client, tenant, body, handset=HANDSET):
-    return client.post("/hooks/simulator/inbound",
-                       {"from": handset, "to": tenant.sender.number, "body": body},
-                       content_type="application/json")  # fmt: skip
+    return client.post(
+        "/hooks/simulator/inbound",
+        {"from": handset, "to": tenant.sender.number, "body": body},
+        content_type="application/json",
+    )
 
 
 @time_machine.travel(IN_WINDOW, tick=False)
@@ -82,8 +88,9 @@ def test_transactional_sends_need_no_consent(tenant):
 def test_suppression_api_create_duplicate_and_remove(tenant, other_tenant):
     """Create 201; an active duplicate 200 with the same id; removal needs a reason; twice → 409."""
     client = tenant.client()
-    first = client.post("/api/v1/suppressions", {"phone": "(415) 555-0178", "reason": "asked"},
-                        format="json")  # fmt: skip
+    first = client.post(
+        "/api/v1/suppressions", {"phone": "(415) 555-0178", "reason": "asked"}, format="json"
+    )
     again = client.post("/api/v1/suppressions", {"phone": "+14155550178"}, format="json")
     assert first.status_code == 201 and again.status_code == 200
     assert again.json()["id"] == first.json()["id"] and first.json()["phone"] == "+14155550178"
@@ -167,8 +174,11 @@ def test_start_lifts_the_stop_audited_and_marketing_may_resume(client, tenant):
     _inbound(client, tenant, "start")
     suppression = Suppression.objects.for_workspace(tenant.workspace).get(phone=HANDSET)
     assert suppression.active is False and "START" in suppression.removal_reason
-    assert AuditEvent.objects.for_workspace(tenant.workspace).filter(
-        action="suppression.removed", target_id=suppression.id).exists()  # fmt: skip
+    assert (
+        AuditEvent.objects.for_workspace(tenant.workspace)
+        .filter(action="suppression.removed", target_id=suppression.id)
+        .exists()
+    )
     assert _send(tenant).status_code == 202
     assert Message.objects.for_workspace(tenant.workspace).filter(system_reply=True).count() == 2
 

@@ -139,11 +139,22 @@ def hostile(tenant, other_tenant):
     with time_machine.travel(MOMENT, tick=False):
         for t in (tenant, other_tenant):
             message = message_for(t.workspace, t.sender, to="+14155550123", body=FORMULA)
-            suppression_create(workspace_id=t.workspace.pk, phone="+14155550124", source="api",
-                               actor=Actor.system("@admin"), reason=FORMULA)  # fmt: skip
-            Consent.objects.create(workspace=t.workspace, phone=next_number(), method="web_form",
-                                   disclosure=FORMULA, user_agent="-cmd", captured_at=MOMENT,
-                                   created_at=MOMENT)  # fmt: skip
+            suppression_create(
+                workspace_id=t.workspace.pk,
+                phone="+14155550124",
+                source="api",
+                actor=Actor.system("@admin"),
+                reason=FORMULA,
+            )
+            Consent.objects.create(
+                workspace=t.workspace,
+                phone=next_number(),
+                method="web_form",
+                disclosure=FORMULA,
+                user_agent="-cmd",
+                captured_at=MOMENT,
+                created_at=MOMENT,
+            )
     return message
 
 
@@ -172,8 +183,11 @@ def test_audit_events_csv_neutralises_reasons(tenant, hostile):
     rows = _rows(_export(tenant, "audit_events"))
     created = [r for r in rows if r["action"] == "suppression.created"]
     assert [r["reason"] for r in created] == ["'" + FORMULA]
-    assert all(not r[f].startswith(("=", "+", "-", "@")) or r[f].lstrip("+-")[:1].isdigit()
-               for r in rows for f in r)  # fmt: skip
+    assert all(
+        not r[f].startswith(("=", "+", "-", "@")) or r[f].lstrip("+-")[:1].isdigit()
+        for r in rows
+        for f in r
+    )
 
 
 def test_no_cell_of_any_csv_export_starts_a_formula(tenant, hostile):

@@ -30,8 +30,13 @@ def twilio_settings(settings):
 
 def test_stop_through_twilio_suppresses_and_replies_once(client, tenant):
     """The Twilio inbound path reaches the same keyword handling; a repost changes nothing."""
-    form = {"MessageSid": "SM" + "a" * 32, "From": HANDSET, "To": tenant.sender.number,
-            "Body": " Stop ", "AccountSid": "AC" + "0" * 32}  # fmt: skip
+    form = {
+        "MessageSid": "SM" + "a" * 32,
+        "From": HANDSET,
+        "To": tenant.sender.number,
+        "Body": " Stop ",
+        "AccountSid": "AC" + "0" * 32,
+    }
     assert signed_post(client, "/hooks/twilio/inbound", form).status_code == 200
     assert signed_post(client, "/hooks/twilio/inbound", form).status_code == 200
     assert Suppression.objects.for_workspace(tenant.workspace).get(phone=HANDSET).active
@@ -40,8 +45,9 @@ def test_stop_through_twilio_suppresses_and_replies_once(client, tenant):
 
 def test_suppressions_emit_created_and_removed_events(tenant, other_tenant):
     """suppression.created / suppression.removed carry the suppression resource."""
-    suppression, _ = suppression_create(workspace_id=tenant.workspace.pk, phone=HANDSET,
-                                        source="api", actor=Actor.system())  # fmt: skip
+    suppression, _ = suppression_create(
+        workspace_id=tenant.workspace.pk, phone=HANDSET, source="api", actor=Actor.system()
+    )
     suppression_remove(suppression=suppression, actor=Actor.system(), reason="asked again")
     events = Event.objects.for_workspace(tenant.workspace).filter(type__startswith="suppression.")
     assert sorted(events.values_list("type", flat=True)) == [
@@ -49,8 +55,11 @@ def test_suppressions_emit_created_and_removed_events(tenant, other_tenant):
         "suppression.removed",
     ]
     assert {e.data["id"] for e in events} == {suppression.id}
-    assert not Event.objects.for_workspace(other_tenant.workspace).filter(
-        type__startswith="suppression.").exists()  # fmt: skip
+    assert (
+        not Event.objects.for_workspace(other_tenant.workspace)
+        .filter(type__startswith="suppression.")
+        .exists()
+    )
 
 
 def test_spend_alerts_fire_once_at_80_and_100_percent(tenant):
@@ -60,7 +69,8 @@ def test_spend_alerts_fire_once_at_80_and_100_percent(tenant):
     for i in range(10):
         message_for(tenant.workspace, tenant.sender, to=f"+1415555{3000 + i}")
         alerts = Event.objects.for_workspace(tenant.workspace).filter(
-            type="spend.threshold_reached")  # fmt: skip
+            type="spend.threshold_reached"
+        )
         expected = [p for p in (80, 100) if (i + 1) * 10 >= p]
         assert sorted(a.data["threshold_percent"] for a in alerts) == expected
     assert alerts.get(data__threshold_percent=100).data["month_to_date_spend"] == "0.0790"

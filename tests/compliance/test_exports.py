@@ -37,9 +37,22 @@ FROM, TO = "2026-03-01", "2026-03-31"
 INSIDE = [datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 31, 23, 59, 59, 999999, tzinfo=UTC)]
 OUTSIDE = [datetime(2026, 2, 28, 23, 59, 59, 999999, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)]
 EXPORT_FIELDS = {
-    "id", "kind", "format", "from", "to", "status", "rows", "sha256", "download_url", "manifest",
-    "error", "created_by", "created_at", "completed_at", "expires_at",
-}  # fmt: skip
+    "id",
+    "kind",
+    "format",
+    "from",
+    "to",
+    "status",
+    "rows",
+    "sha256",
+    "download_url",
+    "manifest",
+    "error",
+    "created_by",
+    "created_at",
+    "completed_at",
+    "expires_at",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -56,20 +69,32 @@ def _records_at(t, moment) -> dict[str, str]:
         suppression, _ = suppression_create(
             workspace_id=t.workspace.pk, phone=next_number(), source="api", actor=Actor.system()
         )
-        consent = Consent.objects.create(workspace=t.workspace, phone=next_number(),
-                                         method="web_form", disclosure="Offers, 4/mo.",
-                                         captured_at=moment, created_at=moment)  # fmt: skip
+        consent = Consent.objects.create(
+            workspace=t.workspace,
+            phone=next_number(),
+            method="web_form",
+            disclosure="Offers, 4/mo.",
+            captured_at=moment,
+            created_at=moment,
+        )
     audit = AuditEvent.objects.get(action="suppression.created", target_id=suppression.pk)
-    return {"messages": message.pk, "suppressions": suppression.pk, "consents": consent.pk,
-            "audit_events": audit.pk}  # fmt: skip
+    return {
+        "messages": message.pk,
+        "suppressions": suppression.pk,
+        "consents": consent.pk,
+        "audit_events": audit.pk,
+    }
 
 
 @pytest.fixture
 def records(tenant, other_tenant) -> dict:
     """Rows of every kind in both workspaces, at both edges of March 2026 and just outside."""
     found = {"inside": {k: set() for k in KINDS}, "elsewhere": {k: set() for k in KINDS}}
-    for t, moments, bucket in [(tenant, INSIDE, "inside"), (tenant, OUTSIDE, "elsewhere"),
-                               (other_tenant, INSIDE + OUTSIDE, "elsewhere")]:  # fmt: skip
+    for t, moments, bucket in [
+        (tenant, INSIDE, "inside"),
+        (tenant, OUTSIDE, "elsewhere"),
+        (other_tenant, INSIDE + OUTSIDE, "elsewhere"),
+    ]:
         for moment in moments:
             for kind, pk in _records_at(t, moment).items():
                 found[bucket][kind].add(pk)
@@ -162,8 +187,9 @@ def test_jsonl_rows_read_as_the_api_shows_them(tenant, records):
     for kind, resource in expected.items():
         _, rows = _parse("jsonl", _content(_download(tenant, _export(tenant, kind, "jsonl").pk)))
         assert rows == [resource(row["id"]) for row in rows]
-    _, audit_rows = _parse("jsonl", _content(_download(tenant, _export(tenant, "audit_events",
-                                                                       "jsonl").pk)))  # fmt: skip
+    _, audit_rows = _parse(
+        "jsonl", _content(_download(tenant, _export(tenant, "audit_events", "jsonl").pk))
+    )
     event = AuditEvent.objects.get(pk=audit_rows[0]["id"])
     assert audit_rows[0]["hash"] == event.hash and audit_rows[0]["after"] == event.after
 
@@ -185,8 +211,10 @@ def test_manifest_records_the_audit_chain_head_and_verify_chain_agrees(tenant, r
     manifest = export.manifest
     head = AuditChainHead.objects.get(workspace=tenant.workspace)
     assert manifest["audit_chain_head"] == {
-        "hash": head.head_hash, "count": head.count, "event_id": head.head_event_id,
-    }  # fmt: skip
+        "hash": head.head_hash,
+        "count": head.count,
+        "event_id": head.head_event_id,
+    }
     report = verify_chain(tenant.workspace.pk)
     assert report.ok and report.count == manifest["audit_chain_head"]["count"]
     assert manifest["kind"] == "audit_events" and manifest["format"] == "jsonl"
@@ -226,8 +254,11 @@ def test_create_answers_202_audits_and_enqueues_after_commit(
     body = response.json()
     assert set(body) == EXPORT_FIELDS
     assert (body["status"], body["rows"], body["sha256"], body["manifest"]) == (
-        "pending", None, None, None,
-    )  # fmt: skip
+        "pending",
+        None,
+        None,
+        None,
+    )
     enqueue.assert_called_once_with((body["id"],), queue="default")
     audit = AuditEvent.objects.get(action="export.created", target_id=body["id"])
     assert audit.workspace_id == tenant.workspace.pk
@@ -242,8 +273,11 @@ def test_viewer_and_tokens_without_the_scope_cannot_create(tenant):
     _, secret = token_for(tenant.workspace, "admin", scopes=["exports:read"])
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    error = _error(client.post("/api/v1/exports", {"kind": "messages", "from": FROM, "to": TO},
-                               format="json"), 403, "forbidden")  # fmt: skip
+    error = _error(
+        client.post("/api/v1/exports", {"kind": "messages", "from": FROM, "to": TO}, format="json"),
+        403,
+        "forbidden",
+    )
     assert error["details"]["required_scope"] == "exports:create"
     assert client.get("/api/v1/exports").status_code == 200  # exports:read is enough to read
     assert not Export.objects.exists()
@@ -428,5 +462,6 @@ def test_the_sweep_requeues_lost_exports_and_fails_dead_runs(
 
 def test_day_range_is_inclusive_utc():
     assert exports.day_range(date(2026, 3, 1), date(2026, 3, 31)) == (
-        datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC),
-    )  # fmt: skip
+        datetime(2026, 3, 1, tzinfo=UTC),
+        datetime(2026, 4, 1, tzinfo=UTC),
+    )

@@ -43,9 +43,15 @@ def _rows(workspace, sender, numbers: range):
     One template message goes through the model's fields; only what varies is replaced.
     """
     fields = Message._meta.concrete_fields
-    template = Message(workspace=workspace, status="delivered", from_number=sender.number,
-                       price=Decimal("0.0079"), reserved=Decimal("0.0079"),
-                       provider="simulator", **_varying(numbers[0]))  # fmt: skip
+    template = Message(
+        workspace=workspace,
+        status="delivered",
+        from_number=sender.number,
+        price=Decimal("0.0079"),
+        reserved=Decimal("0.0079"),
+        provider="simulator",
+        **_varying(numbers[0]),
+    )
     prepared = [f.get_db_prep_save(f.pre_save(template, True), connection) for f in fields]
     slots = {f.name: i for i, f in enumerate(fields) if f.name in _varying(0)}
     created_at = Message._meta.get_field("created_at")
@@ -105,8 +111,9 @@ def _children(pid: int) -> list[int]:
 
 
 def _create(t, **body) -> str:
-    response = t.client().post("/api/v1/exports", {"kind": "messages", **RANGE, **body},
-                               format="json")  # fmt: skip
+    response = t.client().post(
+        "/api/v1/exports", {"kind": "messages", **RANGE, **body}, format="json"
+    )
     assert response.status_code == 202, response.content
     return response.json()["id"]
 
@@ -124,8 +131,9 @@ def test_a_million_row_export_runs_in_constant_memory_on_the_worker(tenant, othe
     inserted = time.monotonic() - began
 
     with celery_processes("worker") as (worker,):
-        children = wait_for(lambda: len(_children(worker.pid)) == 2 and _children(worker.pid),
-                            timeout=60)  # fmt: skip
+        children = wait_for(
+            lambda: len(_children(worker.pid)) == 2 and _children(worker.pid), timeout=60
+        )
         # Warm both pool processes up (imports, the database connection) on small exports.
         warmups = [_create(other_tenant, format=fmt) for fmt in ("csv", "jsonl") * 2]
         wait_for(lambda: _finished(*warmups), timeout=60)

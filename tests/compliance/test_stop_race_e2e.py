@@ -24,19 +24,28 @@ def test_no_claim_after_the_stop_commits(client, tenant):
     """Messages to the stopping number: claimed before the STOP, or failed unsent after it."""
     sender = short_code_for(tenant.workspace)  # 100/s, so the worker is busy when STOP comes
     ids = [
-        message_send(workspace=tenant.workspace, test=False, data=SendInput(
-            to=NUMBERS[i % len(NUMBERS)], body=f"update {i}", from_=sender.number)).id
+        message_send(
+            workspace=tenant.workspace,
+            test=False,
+            data=SendInput(to=NUMBERS[i % len(NUMBERS)], body=f"update {i}", from_=sender.number),
+        ).id
         for i in range(1000)
-    ]  # fmt: skip
+    ]
     with celery_processes("worker"):
         wait_for(lambda: Message.objects.filter(status__in=REACHED).count() >= 100, timeout=120)
-        stop = client.post("/hooks/simulator/inbound",
-                           {"from": STOPPER, "to": sender.number, "body": "STOP"},
-                           content_type="application/json")  # fmt: skip
+        stop = client.post(
+            "/hooks/simulator/inbound",
+            {"from": STOPPER, "to": sender.number, "body": "STOP"},
+            content_type="application/json",
+        )
         assert stop.status_code == 200
         stopped_at = Suppression.objects.get(phone=STOPPER, active=True).created_at
-        wait_for(lambda: not Message.objects.filter(
-            pk__in=ids).exclude(status__in=FINAL_STATUSES).exists(), timeout=240)  # fmt: skip
+        wait_for(
+            lambda: (
+                not Message.objects.filter(pk__in=ids).exclude(status__in=FINAL_STATUSES).exists()
+            ),
+            timeout=240,
+        )
         # The reply rides the same worker: wait for the simulator to report it delivered.
         reply = Message.objects.filter(system_reply=True, to_number=STOPPER)
         wait_for(lambda: reply.filter(status="delivered").exists(), timeout=60)

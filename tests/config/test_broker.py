@@ -172,8 +172,14 @@ def _broker_url_in_a_fresh_process(**env) -> str:
     child_env = {k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"} | env
     code = "import django; django.setup(); from django.conf import settings; "
     code += "print(settings.CELERY_BROKER_URL)"
-    out = subprocess.run([sys.executable, "-c", code], env=child_env, capture_output=True,
-                         text=True, check=True, timeout=60)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=child_env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return out.stdout.strip().splitlines()[-1]
 
 
@@ -187,8 +193,9 @@ def test_filesystem_url_means_the_embedded_broker():
 
 def _folder_connection(folder: Path) -> Connection:
     """A connection to the embedded broker in `folder`, whatever broker the suite runs on."""
-    return Connection("folder://", transport_options={"folder": str(folder),
-                                                      "polling_interval": 0.05})  # fmt: skip
+    return Connection(
+        "folder://", transport_options={"folder": str(folder), "polling_interval": 0.05}
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -215,9 +222,11 @@ def test_unbound_topic_exchanges_route_nowhere(tmp_path):
     whose binding file was deleted still reaches its queue of the same name."""
     with _connection(tmp_path) as conn:
         events = Exchange("celeryev", "topic")
-        conn.Producer().publish({"e": 1}, exchange=events, routing_key="worker.heartbeat",
-                                declare=[events])  # fmt: skip
+        conn.Producer().publish(
+            {"e": 1}, exchange=events, routing_key="worker.heartbeat", declare=[events]
+        )
         default = Exchange("default", "direct")
-        conn.Producer().publish({"t": 1}, exchange=default, routing_key="default",
-                                declare=[default])  # fmt: skip
+        conn.Producer().publish(
+            {"t": 1}, exchange=default, routing_key="default", declare=[default]
+        )
     assert sorted(p.name for p in (tmp_path / "queue").iterdir()) == ["default"]

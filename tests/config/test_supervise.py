@@ -22,8 +22,12 @@ def _alive(pid: int) -> bool:
 
 def _start(procfile: Path, *args: str) -> tuple[subprocess.Popen, Path]:
     log = procfile.with_suffix(".log")
-    proc = subprocess.Popen([*SUPERVISE, str(procfile), *args], stdout=log.open("w"),
-                            stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [*SUPERVISE, str(procfile), *args],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     return proc, log
 
 

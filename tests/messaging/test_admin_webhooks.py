@@ -26,10 +26,15 @@ def _message_with_delivery(tenant, endpoints: int = 1):
     """A message of the tenant and the delivery of its message.queued event to each of
     `endpoints` endpoints: (message, first delivery), the others in `message.deliveries`."""
     made = [
-        endpoint_create(workspace_id=tenant.workspace.pk, test=False,
-                        url=f"http://127.0.0.1:9/hook{i}", events=["*"], actor=Actor.system())[0]
+        endpoint_create(
+            workspace_id=tenant.workspace.pk,
+            test=False,
+            url=f"http://127.0.0.1:9/hook{i}",
+            events=["*"],
+            actor=Actor.system(),
+        )[0]
         for i in range(endpoints)
-    ]  # fmt: skip
+    ]
     with transaction.atomic():
         message = message_for(tenant.workspace, tenant.sender)
     message.deliveries = [
@@ -72,8 +77,9 @@ def test_replay_from_the_admin_queues_the_delivery_again_and_is_audited(
     """POST replay: the delivery is pending again, due now, its task is published to the
     webhooks queue, and the staff action is in the audit log; GET does nothing."""
     message, delivery = _message_with_delivery(tenant)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(status="failed", step=3,
-                                                          next_retry_at=None)  # fmt: skip
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status="failed", step=3, next_retry_at=None
+    )
     url = f"/admin/messaging/message/{message.pk}/replay-delivery/{delivery.id}/"
     assert staff_client.get(url).status_code == 403
     assert WebhookDelivery.objects.get(pk=delivery.pk).status == "failed"

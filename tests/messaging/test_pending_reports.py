@@ -122,9 +122,11 @@ def test_the_sweep_applies_a_kept_report_whose_id_is_known_by_now(tenant):
     sid = "SIM" + uuid.uuid4().hex
     mark_sent(message=message, provider_message_id=sid)
     PendingReport.objects.create(
-        provider="simulator", provider_message_id=sid, status="delivered",
+        provider="simulator",
+        provider_message_id=sid,
+        status="delivered",
         received_at=timezone.now(),
-    )  # fmt: skip
+    )
     assert pending_reports.pending_reports_sweep() == (1, 0)
     message.refresh_from_db()
     assert message.status == "delivered"

@@ -160,8 +160,12 @@ def post_report(settings, sid: str, status: str, error_code: str | None):
         form["ErrorCode"] = error_code
     url = settings.PUBLIC_BASE_URL.rstrip("/") + STATUS_HOOK
     signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(url, form)
-    return Client().post(STATUS_HOOK, urlencode(form), headers={"X-Twilio-Signature": signature},
-                         content_type="application/x-www-form-urlencoded")  # fmt: skip
+    return Client().post(
+        STATUS_HOOK,
+        urlencode(form),
+        headers={"X-Twilio-Signature": signature},
+        content_type="application/x-www-form-urlencoded",
+    )
 
 
 def sent_through_twilio(tenant, fake_twilio) -> Message:
@@ -186,8 +190,9 @@ def test_a_30032_report_is_toll_free_not_verified_in_review(tenant, fake_twilio,
     assert not Suppression.objects.filter(phone=message.to_number).exists()
 
 
-def test_a_21610_report_suppresses_the_number_for_the_workspace(tenant, other_tenant, fake_twilio,
-                                                                 settings):  # fmt: skip
+def test_a_21610_report_suppresses_the_number_for_the_workspace(
+    tenant, other_tenant, fake_twilio, settings
+):
     """carrier_opted_out: a workspace suppression with source carrier; the next send is refused."""
     message = sent_through_twilio(tenant, fake_twilio)
     post_report(settings, message.provider_message_id, "failed", "21610")
@@ -210,8 +215,9 @@ def test_a_21610_report_suppresses_the_number_for_the_workspace(tenant, other_te
     assert theirs.status_code == 202  # another workspace's suppression is not theirs
 
 
-def test_a_30008_report_is_an_unknown_delivery_error_of_the_retry_class(tenant, fake_twilio,
-                                                                        settings):  # fmt: skip
+def test_a_30008_report_is_an_unknown_delivery_error_of_the_retry_class(
+    tenant, fake_twilio, settings
+):
     """Retry class: the hint tells the integrator to retry; Tern itself does not resend."""
     message = sent_through_twilio(tenant, fake_twilio)
     post_report(settings, message.provider_message_id, "undelivered", "30008")

@@ -29,11 +29,19 @@ def _log(tenant, message_id, role="viewer"):
 
 
 def test_redact_hides_auth_and_signature_headers_whatever_their_case():
-    headers = {"Authorization": "Basic QUM6c2VjcmV0", "x-twilio-signature": "abc=",
-               "webhook-signature": "v1,xyz", "Content-Type": "text/plain"}  # fmt: skip
+    headers = {
+        "Authorization": "Basic QUM6c2VjcmV0",
+        "x-twilio-signature": "abc=",
+        "webhook-signature": "v1,xyz",
+        "Content-Type": "text/plain",
+    }
     clean = redact(headers=headers).headers
-    assert clean == {"Authorization": REDACTED, "x-twilio-signature": REDACTED,
-                     "webhook-signature": REDACTED, "Content-Type": "text/plain"}  # fmt: skip
+    assert clean == {
+        "Authorization": REDACTED,
+        "x-twilio-signature": REDACTED,
+        "webhook-signature": REDACTED,
+        "Content-Type": "text/plain",
+    }
 
 
 def test_redact_hides_url_credentials_and_secret_query_parameters():
@@ -52,8 +60,12 @@ def test_redact_hides_secret_fields_of_forms_and_json_and_known_values():
         "account": {"auth_token": REDACTED, "sid": "AC1"},
         "list": [{"secret": REDACTED}],
     }
-    leaked = redact(url="https://x/?q=SECRETVALUE", headers={"X-Echo": "a SECRETVALUE"},
-                    body="free text SECRETVALUE", secrets=["SECRETVALUE"])  # fmt: skip
+    leaked = redact(
+        url="https://x/?q=SECRETVALUE",
+        headers={"X-Echo": "a SECRETVALUE"},
+        body="free text SECRETVALUE",
+        secrets=["SECRETVALUE"],
+    )
     assert "SECRETVALUE" not in json.dumps(leaked.__dict__)
 
 
@@ -79,8 +91,12 @@ def twilio_message(tenant, fake_twilio, settings):
 def _signed_report(client, sid: str, status: str, token: str):
     form = {"MessageSid": sid, "MessageStatus": status, "AccountSid": "AC" + "0" * 32}
     signature = RequestValidator(token).compute_signature(BASE + STATUS, form)
-    return client.post(STATUS, urlencode(form), content_type="application/x-www-form-urlencoded",
-                       headers={"X-Twilio-Signature": signature})  # fmt: skip
+    return client.post(
+        STATUS,
+        urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": signature},
+    )
 
 
 def test_a_twilio_send_and_its_signed_callback_are_logged_without_secrets(
@@ -89,8 +105,12 @@ def test_a_twilio_send_and_its_signed_callback_are_logged_without_secrets(
     message_dispatch(message_id=twilio_message.id)
     twilio_message.refresh_from_db()
     assert twilio_message.status == "sent" and fake_twilio.requests
-    assert _signed_report(Client(), twilio_message.provider_message_id, "delivered",
-                          fake_twilio.auth_token).status_code == 200  # fmt: skip
+    assert (
+        _signed_report(
+            Client(), twilio_message.provider_message_id, "delivered", fake_twilio.auth_token
+        ).status_code
+        == 200
+    )
     response = _log(tenant, twilio_message.id)
     assert response.status_code == 200
     log = response.json()
@@ -157,10 +177,17 @@ def test_the_admin_message_page_shows_the_log_escaped(tenant, client, django_use
 
     message = message_for(tenant.workspace, tenant.sender)
     ProviderExchange.objects.create(
-        workspace=tenant.workspace, message_id=message.id, provider="twilio", at=clock.now(),
-        kind="response", method="POST", url="https://api.example.com/x", status_code=201,
-        headers={"Authorization": REDACTED}, body="<script>alert(1)</script>",
-    )  # fmt: skip
+        workspace=tenant.workspace,
+        message_id=message.id,
+        provider="twilio",
+        at=clock.now(),
+        kind="response",
+        method="POST",
+        url="https://api.example.com/x",
+        status_code=201,
+        headers={"Authorization": REDACTED},
+        body="<script>alert(1)</script>",
+    )
     staff = django_user_model.objects.create_superuser("staff@example.com", "s@example.com", "pw")
     client.force_login(staff)
     page = client.get(f"/admin/messaging/message/{message.id}/change/").content.decode()

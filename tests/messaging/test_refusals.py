@@ -82,14 +82,19 @@ def test_a_refusal_under_an_idempotency_key_is_kept_once(tenant):
 def test_each_refused_batch_item_is_kept_and_accepted_ones_are_not(tenant):
     _suppress(tenant)
     sender = tenant.sender.number
-    items = [{"to": "+14155550100", "from": sender, "body": "a"},
-             {"to": SUPPRESSED, "from": sender, "body": "b"},
-             {"to": "bad", "from": sender, "body": "c"}, {"body": "no to"}]  # fmt: skip
+    items = [
+        {"to": "+14155550100", "from": sender, "body": "a"},
+        {"to": SUPPRESSED, "from": sender, "body": "b"},
+        {"to": "bad", "from": sender, "body": "c"},
+        {"body": "no to"},
+    ]
     assert tenant.client().post(BATCH, {"messages": items}, format="json").status_code == 200
     rows = Refusal.objects.order_by("code")
     assert [(r.code, r.to_number) for r in rows] == [
-        ("invalid_number", "bad"), ("validation_error", ""), ("workspace_suppressed", SUPPRESSED)
-    ]  # fmt: skip
+        ("invalid_number", "bad"),
+        ("validation_error", ""),
+        ("workspace_suppressed", SUPPRESSED),
+    ]
 
 
 def test_test_tokens_see_test_refusals_only(tenant):

@@ -38,15 +38,21 @@ def _exchange(tenant, message):
 
 def _webhook_trail(tenant):
     """An event with a delivery and one attempt, made now."""
-    endpoint, _ = endpoint_create(workspace_id=tenant.workspace.pk, test=False,
-                                  url="http://127.0.0.1:9/hook", events=["*"],
-                                  actor=Actor.system())  # fmt: skip
+    endpoint, _ = endpoint_create(
+        workspace_id=tenant.workspace.pk,
+        test=False,
+        url="http://127.0.0.1:9/hook",
+        events=["*"],
+        actor=Actor.system(),
+    )
     with transaction.atomic():
-        event = emit(workspace_id=tenant.workspace.pk, test=False, type="message.sent",
-                     data={"id": "x"})  # fmt: skip
+        event = emit(
+            workspace_id=tenant.workspace.pk, test=False, type="message.sent", data={"id": "x"}
+        )
     delivery = WebhookDelivery.objects.get(endpoint=endpoint, event=event)
-    DeliveryAttempt.objects.create(workspace=tenant.workspace, delivery=delivery, number=1,
-                                   at=clock.now())  # fmt: skip
+    DeliveryAttempt.objects.create(
+        workspace=tenant.workspace, delivery=delivery, number=1, at=clock.now()
+    )
     return event
 
 
@@ -64,12 +70,14 @@ def test_old_records_go_new_ones_and_evidence_stay(tenant, other_tenant):
         "theirs": _at(OLD, lambda: _refusal(other_tenant, "rate_limited")),
     }
     kept = {
-        "evidence": [_at(OLD, lambda c=c: _refusal(tenant, c)) for c in
-                     ("workspace_suppressed", "campaign_suppressed", "consent_required")],
+        "evidence": [
+            _at(OLD, lambda c=c: _refusal(tenant, c))
+            for c in ("workspace_suppressed", "campaign_suppressed", "consent_required")
+        ],
         "refusal": _at(RECENT, lambda: _refusal(tenant)),
         "exchange": _at(RECENT, lambda: _exchange(tenant, old_message)),
         "event": _at(RECENT, lambda: _webhook_trail(tenant)),
-    }  # fmt: skip
+    }
     with time_machine.travel(NOW, tick=False):
         purge_run()
     gone = [old["refusal"].pk, old["theirs"].pk]
@@ -90,9 +98,11 @@ def test_old_records_go_new_ones_and_evidence_stay(tenant, other_tenant):
 def test_purges_run_in_bounded_batches(tenant):
     with time_machine.travel(OLD, tick=False):
         Refusal.objects.bulk_create(
-            [Refusal(workspace=tenant.workspace, code="invalid_number", created_at=clock.now())
-             for _ in range(25)]
-        )  # fmt: skip
+            [
+                Refusal(workspace=tenant.workspace, code="invalid_number", created_at=clock.now())
+                for _ in range(25)
+            ]
+        )
     with time_machine.travel(NOW, tick=False):
         assert purge_run(batch_size=10, max_batches=2)["messaging.refusals"] == 20
         assert Refusal.objects.count() == 5
@@ -111,14 +121,26 @@ def test_periods_come_from_settings(tenant, settings):
 def test_idempotency_keys_guards_and_the_simulator_ledger_expire(tenant):
     def make():
         now = clock.now()
-        IdempotencyKey.objects.create(workspace=tenant.workspace, key=str(now), path="/p",
-                                      request_hash="h", created_at=now,
-                                      expires_at=now + timedelta(hours=24))  # fmt: skip
+        IdempotencyKey.objects.create(
+            workspace=tenant.workspace,
+            key=str(now),
+            path="/p",
+            request_hash="h",
+            created_at=now,
+            expires_at=now + timedelta(hours=24),
+        )
         window = now + timedelta(seconds=60)
-        DuplicateGuard.objects.create(workspace=tenant.workspace, fingerprint=str(now),
-                                      message_id="m", expires_at=window)  # fmt: skip
-        SimulatorSubmission.objects.create(message_id="msg_x", to_number="+1", from_number="+1",
-                                           body="b", accepted=True, answer="accepted")  # fmt: skip
+        DuplicateGuard.objects.create(
+            workspace=tenant.workspace, fingerprint=str(now), message_id="m", expires_at=window
+        )
+        SimulatorSubmission.objects.create(
+            message_id="msg_x",
+            to_number="+1",
+            from_number="+1",
+            body="b",
+            accepted=True,
+            answer="accepted",
+        )
 
     _at(NOW - timedelta(days=8), make)
     _at(NOW - timedelta(hours=1), make)
@@ -130,8 +152,15 @@ def test_idempotency_keys_guards_and_the_simulator_ledger_expire(tenant):
 
 
 def test_every_purge_is_registered_and_beat_runs_them():
-    assert {"messaging.refusals", "messaging.provider_log", "messaging.idempotency_keys",
-            "messaging.duplicate_guards", "messaging.simulator_ledger", "webhooks.attempts",
-            "webhooks.deliveries", "webhooks.events"} <= set(registered_purges())  # fmt: skip
+    assert {
+        "messaging.refusals",
+        "messaging.provider_log",
+        "messaging.idempotency_keys",
+        "messaging.duplicate_guards",
+        "messaging.simulator_ledger",
+        "webhooks.attempts",
+        "webhooks.deliveries",
+        "webhooks.events",
+    } <= set(registered_purges())
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert {"workspaces.tasks.retention_purge", "workspaces.tasks.clear_sessions"} <= tasks

@@ -79,8 +79,9 @@ def short_code_for(workspace: Workspace, mps: int = 100) -> Sender:
     return sender_for(workspace, number=str(next(_short_codes)), kind=Sender.SHORT_CODE, mps=mps)
 
 
-def contacts_for(workspace: Workspace, phones, *, tags=("all",), consent: bool = True,
-                 **fields) -> list:  # fmt: skip
+def contacts_for(
+    workspace: Workspace, phones, *, tags=("all",), consent: bool = True, **fields
+) -> list:
     """Contacts of these numbers (first names F0, F1, …), in bulk, each with a marketing consent
     (method web_form) unless told otherwise."""
     from campaigns.models import Contact
@@ -89,16 +90,33 @@ def contacts_for(workspace: Workspace, phones, *, tags=("all",), consent: bool =
 
     now = clock.now()
     made = Contact.objects.bulk_create(
-        [Contact(workspace=workspace, phone=phone, first_name=f"F{i}", tags=list(tags),
-                 created_at=now, **fields) for i, phone in enumerate(phones)],
+        [
+            Contact(
+                workspace=workspace,
+                phone=phone,
+                first_name=f"F{i}",
+                tags=list(tags),
+                created_at=now,
+                **fields,
+            )
+            for i, phone in enumerate(phones)
+        ],
         batch_size=5000,
-    )  # fmt: skip
+    )
     if consent:
         Consent.objects.bulk_create(
-            [Consent(workspace=workspace, phone=c.phone, method="web_form", captured_at=now,
-                     created_at=now) for c in made],
+            [
+                Consent(
+                    workspace=workspace,
+                    phone=c.phone,
+                    method="web_form",
+                    captured_at=now,
+                    created_at=now,
+                )
+                for c in made
+            ],
             batch_size=5000,
-        )  # fmt: skip
+        )
     return made
 
 

@@ -24,9 +24,13 @@ from .factories import message_for
 
 def _endpoint(t) -> WebhookEndpoint:
     """A live endpoint of workspace `t`, subscribed to everything."""
-    endpoint, _ = endpoint_create(workspace_id=t.workspace.pk, test=False,
-                                  url="http://127.0.0.1:9/hook", events=["*"],
-                                  actor=Actor.system())  # fmt: skip
+    endpoint, _ = endpoint_create(
+        workspace_id=t.workspace.pk,
+        test=False,
+        url="http://127.0.0.1:9/hook",
+        events=["*"],
+        actor=Actor.system(),
+    )
     return endpoint
 
 

@@ -47,8 +47,13 @@ ENDPOINT_FIELDS = {
 
 def make_endpoint(tenant, *, test=False, events=("*",), url=HOOK) -> WebhookEndpoint:
     """An endpoint made through the service, as the API would."""
-    endpoint, _ = endpoint_create(workspace_id=tenant.workspace.pk, test=test, url=url,
-                                  events=list(events), actor=Actor.system())  # fmt: skip
+    endpoint, _ = endpoint_create(
+        workspace_id=tenant.workspace.pk,
+        test=test,
+        url=url,
+        events=list(events),
+        actor=Actor.system(),
+    )
     return endpoint
 
 
@@ -126,9 +131,11 @@ def test_patch_changes_fields_and_re_enabling_clears_the_disabled_state(tenant, 
     """url, events, description and enabled change; enabled=true after a disable starts afresh."""
     endpoint = make_endpoint(tenant)
     client = tenant.client()
-    response = client.patch(f"{ENDPOINTS}/{endpoint.id}",
-                            {"url": "http://127.0.0.1:9/other", "events": ["message.failed"],
-                             "description": "ops"}, format="json")  # fmt: skip
+    response = client.patch(
+        f"{ENDPOINTS}/{endpoint.id}",
+        {"url": "http://127.0.0.1:9/other", "events": ["message.failed"], "description": "ops"},
+        format="json",
+    )
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["url"], body["events"], body["description"], body["enabled"]) == (
@@ -314,9 +321,12 @@ def test_test_and_replays_refuse_a_disabled_endpoint(tenant, other_tenant):
     answers = [
         client.post(f"{ENDPOINTS}/{endpoint.id}/test"),
         client.post(f"{DELIVERIES}/{delivery.id}/replay"),
-        client.post(f"{ENDPOINTS}/{endpoint.id}/replay",
-                    {"since": isoformat(since), "until": isoformat(until)}, format="json"),
-    ]  # fmt: skip
+        client.post(
+            f"{ENDPOINTS}/{endpoint.id}/replay",
+            {"since": isoformat(since), "until": isoformat(until)},
+            format="json",
+        ),
+    ]
     assert [(r.status_code, error(r)["code"]) for r in answers] == [(409, "invalid_state")] * 3
     assert not Event.objects.for_workspace(other_tenant.workspace).exists()
 
@@ -331,8 +341,11 @@ def test_deliveries_list_with_filters(tenant, foreign):
     first = emit_event(tenant, "message.sent")
     second = emit_event(tenant, "message.delivered")
     emit_event(tenant, "message.sent", test=True)  # test mode: no live endpoint gets it
-    d1, d2, d3 = (delivery_of(sent_only, first), delivery_of(everything, first),
-                  delivery_of(everything, second))  # fmt: skip
+    d1, d2, d3 = (
+        delivery_of(sent_only, first),
+        delivery_of(everything, first),
+        delivery_of(everything, second),
+    )
     WebhookDelivery.objects.filter(pk=d2.pk).update(status="failed", next_retry_at=None)
     client = tenant.client()
 
@@ -356,18 +369,37 @@ def test_a_delivery_shows_its_attempts(tenant, foreign):
     delivery = delivery_of(endpoint, event)
     now = timezone.now()
     for number, code in ((1, 500), (2, 200)):
-        DeliveryAttempt.objects.create(workspace_id=tenant.workspace.pk, delivery=delivery,
-                                       number=number, at=now, response_code=code, latency_ms=12,
-                                       response_body="ok", error="")  # fmt: skip
+        DeliveryAttempt.objects.create(
+            workspace_id=tenant.workspace.pk,
+            delivery=delivery,
+            number=number,
+            at=now,
+            response_code=code,
+            latency_ms=12,
+            response_body="ok",
+            error="",
+        )
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         status="succeeded", attempt=2, response_code=200, latency_ms=12, next_retry_at=None
     )
     response = tenant.client().get(f"{DELIVERIES}/{delivery.id}")
     assert response.status_code == 200, response.content
     body = response.json()
-    assert set(body) == {"id", "endpoint", "event_id", "event_type", "status", "attempt",
-                         "response_code", "latency_ms", "response_body", "next_retry",
-                         "next_retry_at", "created_at", "attempts"}  # fmt: skip
+    assert set(body) == {
+        "id",
+        "endpoint",
+        "event_id",
+        "event_type",
+        "status",
+        "attempt",
+        "response_code",
+        "latency_ms",
+        "response_body",
+        "next_retry",
+        "next_retry_at",
+        "created_at",
+        "attempts",
+    }
     assert (body["endpoint"], body["event_id"], body["event_type"]) == (
         endpoint.id,
         event.id,
@@ -392,8 +424,13 @@ def test_deliveries_list_queries_do_not_grow_with_the_page(tenant, foreign):
     endpoint = make_endpoint(tenant)
     for _ in range(12):
         delivery = delivery_of(endpoint, emit_event(tenant))
-        DeliveryAttempt.objects.create(workspace_id=tenant.workspace.pk, delivery=delivery,
-                                       number=1, at=timezone.now(), response_code=500)  # fmt: skip
+        DeliveryAttempt.objects.create(
+            workspace_id=tenant.workspace.pk,
+            delivery=delivery,
+            number=1,
+            at=timezone.now(),
+            response_code=500,
+        )
     client = tenant.client()
     client.get(DELIVERIES, {"limit": 1})  # the token's first use writes last_used_at
     counts = []
@@ -453,8 +490,11 @@ def test_range_replay_counts_only_failed_deliveries_in_range(tenant, other_tenan
     response = tenant.client().post(f"{ENDPOINTS}/{endpoint.id}/replay", body, format="json")
     assert response.status_code == 202, response.content
     assert response.json() == {"replayed": 2}
-    status = dict(WebhookDelivery.objects.filter(pk__in=[d.pk for d in made.values()])
-                  .values_list("id", "status"))  # fmt: skip
+    status = dict(
+        WebhookDelivery.objects.filter(pk__in=[d.pk for d in made.values()]).values_list(
+            "id", "status"
+        )
+    )
     assert [status[made[n].pk] for n in ("before", "start", "middle", "ok", "end")] == [
         "failed",
         "pending",
@@ -495,10 +535,12 @@ def test_events_list_the_last_30_days_newest_first_with_filters(tenant, other_te
     """`type` and inclusive `created_after`; older than 30 days is gone, for reading one too."""
     now = timezone.now().replace(microsecond=0)
     made = {}
-    for name, type, age in (("old", "message.sent", timedelta(days=31)),
-                            ("month", "message.sent", timedelta(days=29)),
-                            ("hour", "message.delivered", timedelta(hours=1)),
-                            ("now", "message.sent", timedelta(0))):  # fmt: skip
+    for name, type, age in (
+        ("old", "message.sent", timedelta(days=31)),
+        ("month", "message.sent", timedelta(days=29)),
+        ("hour", "message.delivered", timedelta(hours=1)),
+        ("now", "message.sent", timedelta(0)),
+    ):
         with time_machine.travel(now - age, tick=False):
             made[name] = emit_event(tenant, type)
             emit_event(other_tenant, type)
@@ -507,9 +549,13 @@ def test_events_list_the_last_30_days_newest_first_with_filters(tenant, other_te
         listed = client.get(EVENTS)
         assert ids(listed) == [made["now"].id, made["hour"].id, made["month"].id]
         first = listed.json()["results"][0]
-        assert first == {"id": made["now"].id, "type": "message.sent",
-                         "created_at": isoformat(now), "test": False,
-                         "data": {"id": "msg_1"}}  # fmt: skip
+        assert first == {
+            "id": made["now"].id,
+            "type": "message.sent",
+            "created_at": isoformat(now),
+            "test": False,
+            "data": {"id": "msg_1"},
+        }
         assert ids(client.get(EVENTS, {"type": "message.sent"})) == [
             made["now"].id,
             made["month"].id,
@@ -618,8 +664,10 @@ def test_test_and_live_objects_are_separate(tenant, foreign):
     assert ids(live_client.get(DELIVERIES)) == [live_delivery.id]
     test_listed = test_client.get(DELIVERIES)
     assert ids(test_listed) == [test_delivery.id]
-    for client, other_endpoint, other_delivery in ((live_client, test, test_delivery),
-                                                   (test_client, live, live_delivery)):  # fmt: skip
+    for client, other_endpoint, other_delivery in (
+        (live_client, test, test_delivery),
+        (test_client, live, live_delivery),
+    ):
         assert client.get(f"{ENDPOINTS}/{other_endpoint.id}").status_code == 404
         assert client.post(f"{ENDPOINTS}/{other_endpoint.id}/test").status_code == 404
         assert client.delete(f"{ENDPOINTS}/{other_endpoint.id}").status_code == 404

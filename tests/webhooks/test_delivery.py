@@ -126,8 +126,13 @@ def test_every_delivery_verifies_with_the_endpoint_secret(tenant, receiver, t0):
     _attempt_now(_delivery(event), t0)
     [request] = receiver.requests
     payload = _verify(request, secret)
-    assert payload == {"id": event.id, "type": "suppression.created", "test": False,
-                       "created_at": payload["created_at"], "data": event.data}  # fmt: skip
+    assert payload == {
+        "id": event.id,
+        "type": "suppression.created",
+        "test": False,
+        "created_at": payload["created_at"],
+        "data": event.data,
+    }
     assert request.webhook_id == event.id and len(request.signatures) == 1
     with pytest.raises(WebhookVerificationError):
         _verify(request, crypto.new_signing_secret())
@@ -171,8 +176,10 @@ def test_retries_follow_the_schedule_until_a_2xx(tenant, receiver, t0):
         moments.append(_retry(delivery))
     assert delivery.status == "succeeded" and delivery.next_retry_at is None
     attempts = list(delivery.attempts.values_list("number", "response_code", "at"))
-    assert attempts == [(n + 1, code, at) for n, (code, at) in
-                        enumerate(zip([500, 500, 500, 200], moments, strict=True))]  # fmt: skip
+    assert attempts == [
+        (n + 1, code, at)
+        for n, (code, at) in enumerate(zip([500, 500, 500, 200], moments, strict=True))
+    ]
     stamps = [r.timestamp for r in receiver.requests]
     assert stamps == [int(m.timestamp()) for m in moments] and stamps == sorted(set(stamps))
     assert {r.webhook_id for r in receiver.requests} == {event.id}
@@ -216,8 +223,10 @@ def test_short_waits_ride_a_countdown_long_ones_the_sweeper(
 ):
     """A 5-second retry is a countdown task after commit; a 5-minute one waits for the sweeper."""
     published = []
-    monkeypatch.setattr("webhooks.tasks.deliver_webhook.apply_async",
-                        lambda args, **kw: published.append((args, kw)))  # fmt: skip
+    monkeypatch.setattr(
+        "webhooks.tasks.deliver_webhook.apply_async",
+        lambda args, **kw: published.append((args, kw)),
+    )
     receiver.then(500, 500)
     _endpoint(tenant, receiver.url)
     with _at(t0):
@@ -516,8 +525,9 @@ def test_an_endpoint_gets_only_the_types_it_subscribed_to(tenant, receiver):
 def test_a_rolled_back_change_emits_nothing(tenant, receiver, monkeypatch):
     """emit inside a transaction that fails leaves no event, no delivery, no task."""
     published = []
-    monkeypatch.setattr("webhooks.tasks.deliver_webhook.apply_async",
-                        lambda args, **kw: published.append(args))  # fmt: skip
+    monkeypatch.setattr(
+        "webhooks.tasks.deliver_webhook.apply_async", lambda args, **kw: published.append(args)
+    )
     _endpoint(tenant, receiver.url)
     with pytest.raises(RuntimeError), transaction.atomic():
         _emit(tenant)

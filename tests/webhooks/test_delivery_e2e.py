@@ -36,8 +36,13 @@ LATER_CELERY = (
 
 
 def _endpoint(tenant, url: str):
-    return services.endpoint_create(workspace_id=tenant.workspace.id, test=False, url=url,
-                                    events=["*"], actor=Actor.system("e2e"))  # fmt: skip
+    return services.endpoint_create(
+        workspace_id=tenant.workspace.id,
+        test=False,
+        url=url,
+        events=["*"],
+        actor=Actor.system("e2e"),
+    )
 
 
 def _all_succeeded(expected: int) -> bool:
@@ -71,8 +76,14 @@ def _emit_events(tenant, count: int) -> list:
     events = []
     for n in range(count):
         with transaction.atomic():
-            events.append(emit(workspace_id=tenant.workspace.id, test=False,
-                               type="suppression.created", data={"id": f"sup_{n}"}))  # fmt: skip
+            events.append(
+                emit(
+                    workspace_id=tenant.workspace.id,
+                    test=False,
+                    type="suppression.created",
+                    data={"id": f"sup_{n}"},
+                )
+            )
     return events
 
 

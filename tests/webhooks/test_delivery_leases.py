@@ -55,8 +55,12 @@ def _endpoint(tenant, url: str, *, workspace=None):
 
 def _emit(tenant, commit):
     with commit(execute=True):
-        event = emit(workspace_id=tenant.workspace.id, test=False, type="suppression.created",
-                     data={"id": "sup_lease"})  # fmt: skip
+        event = emit(
+            workspace_id=tenant.workspace.id,
+            test=False,
+            type="suppression.created",
+            data={"id": "sup_lease"},
+        )
     return WebhookDelivery.objects.get(event=event)
 
 
@@ -152,10 +156,15 @@ def test_a_backlog_is_handed_out_whole_by_one_sweep(
     _endpoint(other_tenant, receiver.url, workspace=other_tenant.workspace)
     items = [{"id": f"sup_{n}"} for n in range(1200)]
     with _at(t0), commit(execute=False):  # the creation's tasks never reach the broker
-        emit_many(workspace_id=tenant.workspace.id, test=False, type="suppression.created",
-                  items=items)  # fmt: skip
-        emit(workspace_id=other_tenant.workspace.id, test=False, type="suppression.created",
-             data={"id": "sup_other"})  # fmt: skip
+        emit_many(
+            workspace_id=tenant.workspace.id, test=False, type="suppression.created", items=items
+        )
+        emit(
+            workspace_id=other_tenant.workspace.id,
+            test=False,
+            type="suppression.created",
+            data={"id": "sup_other"},
+        )
     assert WebhookDelivery.objects.count() == 1201 and published == []
     expired = t0 + HANDOFF_LEASE + timedelta(seconds=1)
     assert _sweep(expired, commit) == 1201

@@ -155,9 +155,12 @@ def test_refused_at_creation_with_private_targets_allowed(tenant, other_tenant, 
 def test_refused_when_a_url_is_changed_to_it(tenant, address):
     """PATCH to such a URL is 400 as well, and the endpoint keeps its URL."""
     endpoint, _ = services.endpoint_create(
-        workspace_id=tenant.workspace.id, test=False, url="http://127.0.0.1:9/hook",
-        events=["*"], actor=Actor.system("ssrf tests"),
-    )  # fmt: skip
+        workspace_id=tenant.workspace.id,
+        test=False,
+        url="http://127.0.0.1:9/hook",
+        events=["*"],
+        actor=Actor.system("ssrf tests"),
+    )
     response = tenant.client().patch(
         f"/api/v1/webhook-endpoints/{endpoint.id}", {"url": _url(address)}, format="json"
     )
@@ -188,9 +191,12 @@ def test_refused_at_attempt_time_when_the_name_now_resolves_there(tenant, monkey
 
     monkeypatch.setattr(ssrf, "post", post)
     endpoint, _ = services.endpoint_create(
-        workspace_id=tenant.workspace.id, test=False, url=f"http://{name}:9/hook",
-        events=["*"], actor=Actor.system("ssrf tests"),
-    )  # fmt: skip
+        workspace_id=tenant.workspace.id,
+        test=False,
+        url=f"http://{name}:9/hook",
+        events=["*"],
+        actor=Actor.system("ssrf tests"),
+    )
     resolves_to["address"] = address
     delivery = services.endpoint_ping(endpoint=endpoint)
     services.delivery_attempt(delivery_id=delivery.id)

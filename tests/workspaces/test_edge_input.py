@@ -126,8 +126,14 @@ def test_the_depth_limit_is_named_and_exactly_enforced(tenant):
 def test_valid_unicode_still_passes(tenant, other_tenant):
     """A real surrogate pair (an emoji) and non-ASCII text are fine, in keys and values."""
     client = tenant.client()
-    body = json.dumps({"to": "+14155550100", "from": tenant.sender.number, "body": "hi 😀 é",
-                       "metadata": {"ключ": "✓"}})  # fmt: skip
+    body = json.dumps(
+        {
+            "to": "+14155550100",
+            "from": tenant.sender.number,
+            "body": "hi 😀 é",
+            "metadata": {"ключ": "✓"},
+        }
+    )
     assert "\\ud83d\\ude00" in body  # json.dumps sends the pair as two escapes
     response = client.post("/api/v1/messages", body, content_type="application/json")
     assert response.status_code == 202, response.content
@@ -144,8 +150,9 @@ def test_invalid_utf8_body_is_400(tenant):
     assert "UTF-8" in error["message"]
 
 
-@pytest.mark.parametrize("body", ["[]", '[{"from": "+1", "to": "+2", "body": "x"}]', '"x"', "7",
-                                  "null", "true"])  # fmt: skip
+@pytest.mark.parametrize(
+    "body", ["[]", '[{"from": "+1", "to": "+2", "body": "x"}]', '"x"', "7", "null", "true"]
+)
 def test_simulator_hook_refuses_a_body_that_is_not_an_object(anon, body):
     """An array, string, number… to /hooks/simulator/inbound is 400, not 500."""
     response = lenient(anon).post("/hooks/simulator/inbound", body, content_type="application/json")
@@ -167,8 +174,12 @@ def test_api_writes_refuse_a_body_that_is_not_an_object(tenant, body):
 def test_nul_in_query_string_is_400_naming_the_parameter(tenant, other_tenant):
     """`?to=%00` (any list, any parameter, known or not) → 400 before the database sees it."""
     client = lenient(tenant.client())
-    urls = ["/api/v1/messages?to=%2B1%00", "/api/v1/contacts?phone=%00",
-            "/api/v1/suppressions?unknown=a%00b", "/api/v1/audit-events?action=%00"]  # fmt: skip
+    urls = [
+        "/api/v1/messages?to=%2B1%00",
+        "/api/v1/contacts?phone=%00",
+        "/api/v1/suppressions?unknown=a%00b",
+        "/api/v1/audit-events?action=%00",
+    ]
     for url in urls:
         error = assert_envelope(client.get(url), 400, "validation_error")
         assert error["details"]
@@ -215,9 +226,16 @@ def test_nul_in_a_multipart_field_is_400(tenant):
 @pytest.mark.parametrize("method", (*METHODS, "options", "head"))
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/nothing", "/api/v1/messages/", "/api/v1/", "/api/nothing", "/hooks/nothing",
-     "/hooks/simulator/inbound/", "/api/v1/messages/msg_x/cancel/"],
-)  # fmt: skip
+    [
+        "/api/v1/nothing",
+        "/api/v1/messages/",
+        "/api/v1/",
+        "/api/nothing",
+        "/hooks/nothing",
+        "/hooks/simulator/inbound/",
+        "/api/v1/messages/msg_x/cancel/",
+    ],
+)
 def test_unknown_routes_answer_404_envelope_for_every_method(tenant, method, path):
     """With CSRF enforced as a browser would meet it, and with or without a token."""
     for client in (Client(enforce_csrf_checks=True), tenant.client()):
@@ -234,8 +252,7 @@ def test_api_writes_need_no_csrf_token(tenant, other_tenant):
         enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Bearer {tenant.secrets[('owner', 'live')]}"
     )
     body = {"to": "+14155550100", "from": tenant.sender.number, "body": "hi"}
-    response = client.post("/api/v1/messages", body,
-                           content_type="application/json")  # fmt: skip
+    response = client.post("/api/v1/messages", body, content_type="application/json")
     assert response.status_code == 202, response.content
 
 
@@ -281,10 +298,14 @@ def test_send_at_more_than_35_days_ahead_is_400(tenant, other_tenant):
     assert "35 days" in error["details"]["send_at"][0]
     batch = client.post(
         "/api/v1/messages/batch",
-        {"messages": [{"to": "+14155550100", "body": "x", "send_at": far},
-                      {"to": "+14155550101", "body": "y", "send_at": "9999-12-31T23:59:59Z"}]},
+        {
+            "messages": [
+                {"to": "+14155550100", "body": "x", "send_at": far},
+                {"to": "+14155550101", "body": "y", "send_at": "9999-12-31T23:59:59Z"},
+            ]
+        },
         format="json",
-    )  # fmt: skip
+    )
     assert batch.status_code == 200
     assert [r["error"]["code"] for r in batch.json()["results"]] == ["validation_error"] * 2
     assert Message.objects.count() == 0
@@ -295,9 +316,14 @@ def test_campaign_send_at_more_than_35_days_ahead_is_400(tenant, other_tenant):
     far = (datetime.now(UTC) + timedelta(days=40)).isoformat()
     response = tenant.client().post(
         "/api/v1/campaigns",
-        {"name": "c", "body": "hi", "audience": {"all": True},
-         "from": tenant.sender.number, "send_at": far},
+        {
+            "name": "c",
+            "body": "hi",
+            "audience": {"all": True},
+            "from": tenant.sender.number,
+            "send_at": far,
+        },
         format="json",
-    )  # fmt: skip
+    )
     error = assert_envelope(response, 400, "validation_error")
     assert "send_at" in error["details"]

@@ -59,8 +59,9 @@ def _suppress(tenant, campaign):
 def test_suppression_campaign_of_another_workspace(tenant, other_tenant):
     """A campaign suppression naming B's campaign: 400 as for a campaign of nobody."""
     theirs = _campaign(other_tenant)
-    error = _same(_suppress(tenant, theirs), _suppress(tenant, NOBODYS["cmp"]), theirs,
-                  NOBODYS["cmp"])  # fmt: skip
+    error = _same(
+        _suppress(tenant, theirs), _suppress(tenant, NOBODYS["cmp"]), theirs, NOBODYS["cmp"]
+    )
     assert error["code"] == "validation_error" and "campaign" in error["details"]
     assert not Suppression.objects.filter(campaign_id=theirs).exists()
     mine = _campaign(tenant)
@@ -70,8 +71,12 @@ def test_suppression_campaign_of_another_workspace(tenant, other_tenant):
 def test_suppression_campaign_of_the_other_mode(tenant):
     """A live token cannot name a test campaign it cannot see, nor a test token a live one."""
     test_campaign, live_campaign = _campaign(tenant, "test"), _campaign(tenant)
-    error = _same(_suppress(tenant, test_campaign), _suppress(tenant, NOBODYS["cmp"]),
-                  test_campaign, NOBODYS["cmp"])  # fmt: skip
+    error = _same(
+        _suppress(tenant, test_campaign),
+        _suppress(tenant, NOBODYS["cmp"]),
+        test_campaign,
+        NOBODYS["cmp"],
+    )
     assert error["code"] == "validation_error"
     body = {"phone": next_number(), "scope": "campaign", "campaign": live_campaign}
     refused = tenant.client("owner", "test").post("/api/v1/suppressions", body, format="json")
@@ -123,8 +128,12 @@ def _draft(tenant, **fields):
 
 def test_campaign_template_of_another_workspace(tenant, other_tenant):
     theirs = _template(other_tenant)
-    error = _same(_draft(tenant, template=theirs), _draft(tenant, template=NOBODYS["tpl"]),
-                  theirs, NOBODYS["tpl"])  # fmt: skip
+    error = _same(
+        _draft(tenant, template=theirs),
+        _draft(tenant, template=NOBODYS["tpl"]),
+        theirs,
+        NOBODYS["tpl"],
+    )
     assert error["code"] == "validation_error" and "template" in error["details"]
     assert not Campaign.objects.filter(template_id=theirs).exists()
     assert _draft(tenant, template=_template(tenant)).status_code == 201
@@ -133,8 +142,9 @@ def test_campaign_template_of_another_workspace(tenant, other_tenant):
 def test_campaign_from_a_sender_of_another_workspace(tenant, other_tenant):
     """B's number as `from` is refused at creation as a number nobody has."""
     theirs, nobodys = other_tenant.sender.number, next_number()
-    error = _same(_draft(tenant, **{"from": theirs}), _draft(tenant, **{"from": nobodys}),
-                  theirs, nobodys)  # fmt: skip
+    error = _same(
+        _draft(tenant, **{"from": theirs}), _draft(tenant, **{"from": nobodys}), theirs, nobodys
+    )
     assert error["code"] == "validation_error" and "from" in error["details"]
     assert not Campaign.objects.for_workspace(tenant.workspace).exists()
 
@@ -143,8 +153,11 @@ def test_campaign_patch_with_foreign_template_or_sender(tenant, other_tenant):
     """A draft cannot be changed to name B's template or number either; it stays as it was."""
     campaign = _campaign(tenant)
     url = f"/api/v1/campaigns/{campaign}"
-    theirs_tpl, theirs_from, nobodys_from = (_template(other_tenant),
-                                             other_tenant.sender.number, next_number())  # fmt: skip
+    theirs_tpl, theirs_from, nobodys_from = (
+        _template(other_tenant),
+        other_tenant.sender.number,
+        next_number(),
+    )
     patch = tenant.client().patch
     for field, theirs, nobodys in [
         ("template", theirs_tpl, NOBODYS["tpl"]),
@@ -188,17 +201,25 @@ def test_message_from_a_sender_of_another_workspace(tenant, other_tenant):
 def test_default_sender_of_another_workspace(tenant, other_tenant):
     theirs, nobodys = other_tenant.sender.number, next_number()
     patch = tenant.client().patch
-    _same(patch("/api/v1/workspace", {"default_sender": theirs}, format="json"),
-          patch("/api/v1/workspace", {"default_sender": nobodys}, format="json"),
-          theirs, nobodys)  # fmt: skip
+    _same(
+        patch("/api/v1/workspace", {"default_sender": theirs}, format="json"),
+        patch("/api/v1/workspace", {"default_sender": nobodys}, format="json"),
+        theirs,
+        nobodys,
+    )
 
 
 def test_filters_naming_another_workspaces_objects(tenant, other_tenant):
     """A list filtered by B's endpoint or campaign answers as for an id of nothing."""
-    endpoint = other_tenant.client().post(
-        "/api/v1/webhook-endpoints", {"url": "http://127.0.0.1:9/x", "events": ["*"]},
-        format="json",
-    ).json()["id"]  # fmt: skip
+    endpoint = (
+        other_tenant.client()
+        .post(
+            "/api/v1/webhook-endpoints",
+            {"url": "http://127.0.0.1:9/x", "events": ["*"]},
+            format="json",
+        )
+        .json()["id"]
+    )
     campaign = _campaign(other_tenant)
     for path, value, nothing in [
         ("/api/v1/webhook-deliveries?endpoint=", endpoint, NOBODYS["whe"]),

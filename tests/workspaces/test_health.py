@@ -19,8 +19,11 @@ def test_a_worker_is_ok_by_its_own_heartbeat_with_beat_down(anon):
     """A fresh `worker:<name>` row and no scheduler row: worker ok, scheduler stale."""
     heartbeat_record(name=worker_heartbeat_name("worker@host"))
     assert anon.get("/healthz").json() == {
-        "database": "ok", "broker": "ok", "worker": "ok", "scheduler": "stale"
-    }  # fmt: skip
+        "database": "ok",
+        "broker": "ok",
+        "worker": "ok",
+        "scheduler": "stale",
+    }
 
 
 def test_beat_alone_is_ok_and_no_worker_is_stale(anon):

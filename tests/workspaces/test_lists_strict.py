@@ -107,9 +107,15 @@ def test_unknown_query_parameters_are_ignored(tenant, other_tenant):
 
 
 BAD_FILTERS = {
-    "/api/v1/messages": ["direction=sideways", "status=bogus", "category=spam", "test=maybe",
-                         "created_after=2026-13-99", "created_before=yesterday",
-                         "created_after=99999-01-01T00:00:00Z"],
+    "/api/v1/messages": [
+        "direction=sideways",
+        "status=bogus",
+        "category=spam",
+        "test=maybe",
+        "created_after=2026-13-99",
+        "created_before=yesterday",
+        "created_after=99999-01-01T00:00:00Z",
+    ],
     "/api/v1/suppressions": ["active=perhaps", "scope=planet", "source=rumour"],
     "/api/v1/consents": ["action=shrug", "created_after=x"],
     "/api/v1/exports": ["status=bogus", "kind=nope"],
@@ -118,7 +124,7 @@ BAD_FILTERS = {
     "/api/v1/events": ["type=message.exploded", "created_before=x"],
     "/api/v1/contacts": ["created_after=2026-00-01"],
     "/api/v1/contact-imports": ["status=bogus"],
-}  # fmt: skip
+}
 
 
 def test_invalid_filter_values_are_400_naming_the_parameter(tenant, other_tenant):
@@ -140,8 +146,9 @@ def test_valid_filter_values_still_filter(tenant, other_tenant):
     message_for(other_tenant.workspace, other_tenant.sender)
     client = tenant.client()
     since = clock.isoformat(clock.now() - timedelta(hours=1))
-    listed = client.get("/api/v1/messages", {"direction": "outbound", "test": "false",
-                                             "created_after": since}).json()  # fmt: skip
+    listed = client.get(
+        "/api/v1/messages", {"direction": "outbound", "test": "false", "created_after": since}
+    ).json()
     assert len(listed["results"]) == 1
     assert client.get("/api/v1/messages", {"direction": "inbound"}).json()["results"] == []
     assert client.get("/api/v1/messages", {"test": "true"}).json()["results"] == []

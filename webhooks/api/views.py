@@ -28,9 +28,9 @@ from .serializers import (
 MANAGE = "webhooks:manage"
 DELIVERY_STATUSES = (WebhookDelivery.PENDING, WebhookDelivery.SUCCEEDED, WebhookDelivery.FAILED)
 ENDPOINT_EXAMPLE = example(
-    "Delivery outcomes", {"url": "https://hooks.example.com/tern",
-                          "events": ["message.delivered", "message.failed"]},
-)  # fmt: skip
+    "Delivery outcomes",
+    {"url": "https://hooks.example.com/tern", "events": ["message.delivered", "message.failed"]},
+)
 
 
 def _schema_only(view) -> bool:

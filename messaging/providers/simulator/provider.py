@@ -87,7 +87,14 @@ def _log_exchange(sms: OutboundSMS, status: int, answer: dict) -> None:
     """The provider log's view of a submission, as if it had gone over HTTP."""
     request = {"to": sms.to, "from": sms.from_, "body": sms.body}
     headers = {"Content-Type": "application/json"}
-    exchange_record(kind="request", method="POST", url=SIMULATOR_URL, headers=headers,
-                    body=json.dumps(request))  # fmt: skip
-    exchange_record(kind="response", method="POST", url=SIMULATOR_URL, status_code=status,
-                    headers=headers, body=json.dumps(answer))  # fmt: skip
+    exchange_record(
+        kind="request", method="POST", url=SIMULATOR_URL, headers=headers, body=json.dumps(request)
+    )
+    exchange_record(
+        kind="response",
+        method="POST",
+        url=SIMULATOR_URL,
+        status_code=status,
+        headers=headers,
+        body=json.dumps(answer),
+    )

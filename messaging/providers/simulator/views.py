@@ -47,6 +47,10 @@ def inbound(request):
     )
     if message is None:
         return error_response(TernError("not_found", "No workspace owns that number."))
-    callback_record(request, provider="simulator", provider_message_id=message.provider_message_id,
-                    status_code=200)  # fmt: skip
+    callback_record(
+        request,
+        provider="simulator",
+        provider_message_id=message.provider_message_id,
+        status_code=200,
+    )
     return JsonResponse({"id": message.id, "status": message.status})
