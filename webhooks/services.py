@@ -469,12 +469,21 @@ def sweep_due_deliveries(*, limit: int = SWEEP_LIMIT) -> int:
             status=WebhookDelivery.PENDING,
             next_retry_at__lte=now,
         )
-        ids = list(
+        rows = list(
             due.order_by("next_retry_at")
             .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)[:limit]
+            .only("id", "next_retry_at")[:limit]
         )
-        if ids:
-            WebhookDelivery.objects.filter(pk__in=ids).update(leased_until=now + HANDOFF_LEASE)
-            enqueue_many_on_commit(ids)
-    return len(ids)
+        for row in rows:
+            row.leased_until = now + handoff_lease(now - row.next_retry_at)
+        WebhookDelivery.objects.bulk_update(rows, ["leased_until"], batch_size=500)
+        enqueue_many_on_commit([row.id for row in rows])
+    return len(rows)
+
+
+def handoff_lease(waited: timedelta) -> timedelta:
+    """How long a task handed to the broker is trusted to be still there: at least HANDOFF_LEASE,
+    and as long as the delivery has already waited since it came due. Under a broker backlog
+    longer than the lease, each re-handoff doubles the trust, so a delivery waiting an hour is
+    enqueued about four times, not twelve (each duplicate is a no-op, but still a task)."""
+    return max(HANDOFF_LEASE, waited)

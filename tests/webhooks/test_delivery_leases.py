@@ -90,6 +90,24 @@ def test_sweeping_twice_enqueues_a_waiting_delivery_once_until_its_lease_expires
     assert _sweep(expired + HANDOFF_LEASE + timedelta(seconds=1), commit) == 1
 
 
+def test_a_delivery_waiting_behind_a_long_backlog_is_handed_out_again_rarely(
+    tenant, receiver, t0, published, django_capture_on_commit_callbacks
+):
+    """A task that waits an hour in a broker backlog (never taken): a sweep every 15 s hands the
+    delivery out again only as often as its wait doubles (at 5, 10, 20 and 40 min), not every
+    5 minutes; each new lease is as long as the delivery has already waited."""
+    commit = django_capture_on_commit_callbacks
+    _endpoint(tenant, receiver.url)
+    with _at(t0):
+        delivery = _emit(tenant, commit)
+    handed = [_sweep(t0 + timedelta(seconds=s), commit) for s in range(15, 3600, 15)]
+    assert sum(handed) == 4
+    assert len(published) == 5  # the first hand-off at the emit, then four
+    delivery.refresh_from_db()
+    waited = delivery.leased_until - t0
+    assert timedelta(minutes=80) <= waited <= timedelta(minutes=81)
+
+
 def test_an_attempt_that_died_is_handed_out_after_its_lease_only(
     tenant, receiver, t0, published, django_capture_on_commit_callbacks
 ):
