@@ -73,44 +73,44 @@ class Booking:
         return self.start + self.count * self.step
 
 
-class RedisMarks:
+class Marks:
+    """Sender and campaign marks (GCRA theoretical arrival times), booked `count` slots at once."""
+
+    def book(
+        self,
+        keys: list[str],
+        count: int,
+        step: float,
+        lead: float,
+        sender_step: float,
+        delay: float = 0.0,
+    ):
+        """(start, now) in epoch seconds, with the marks moved past the booking."""
+        start, now = self._move(keys, count, step, lead, sender_step, delay)
+        return float(start), float(now)
+
+
+class RedisMarks(Marks):
     """Sender and campaign marks in Redis, booked by one script."""
 
     def __init__(self, url: str):
         self.client = redis.Redis.from_url(url)
         self.script = self.client.register_script(_BOOK_LUA)
 
-    def book(
-        self,
-        keys: list[str],
-        count: int,
-        step: float,
-        lead: float,
-        sender_step: float,
-        delay: float = 0.0,
-    ):
-        """(start, now) in epoch seconds, with the marks moved past the booking."""
-        start, now = self.script(keys=keys, args=[count, step, lead, sender_step, delay])
-        return float(start), float(now)
+    def _move(self, keys: list[str], count, step, lead, sender_step, delay) -> tuple:
+        """The script moves the marks atomically in Redis."""
+        return self.script(keys=keys, args=[count, step, lead, sender_step, delay])
 
 
-class FileMarks:
+class FileMarks(Marks):
     """The same marks in files under a lock, for the embedded default's single machine."""
 
     def __init__(self, folder: Path):
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
 
-    def book(
-        self,
-        keys: list[str],
-        count: int,
-        step: float,
-        lead: float,
-        sender_step: float,
-        delay: float = 0.0,
-    ):
-        """(start, now) in epoch seconds, with the marks moved past the booking."""
+    def _move(self, keys: list[str], count, step, lead, sender_step, delay) -> tuple:
+        """The same moves as the Redis script, in a JSON file under an exclusive lock."""
         path = self.folder / "marks.json"
         with open(path, "a+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)

@@ -17,6 +17,20 @@ def default_allowed_countries() -> list[str]:
     return list(DEFAULT_ALLOWED_COUNTRIES)
 
 
+# The workspace's sending settings: editable through the API and the admin, audited when changed.
+WORKSPACE_SETTINGS = (
+    "allowed_countries",
+    "verified_recipients",
+    "duplicate_window_seconds",
+    "rate_limit_per_second",
+    "default_sender",
+    "default_country",
+    "help_text",
+    "blocked_terms",
+    "provider",
+)
+
+
 class Workspace(models.Model):
     """A business texting its customers: the unit of tenancy."""
 

@@ -13,7 +13,15 @@ from django.utils.text import slugify
 from . import clock
 from .audit import Actor, audit_record
 from .errors import TernError
-from .models import ApiToken, AuditChainHead, Heartbeat, Membership, Sender, Workspace
+from .models import (
+    WORKSPACE_SETTINGS,
+    ApiToken,
+    AuditChainHead,
+    Heartbeat,
+    Membership,
+    Sender,
+    Workspace,
+)
 from .permissions import require_live_token
 from .scopes import ALL_SCOPES, OWNER, scopes_for_role
 from .updates import model_update
@@ -25,15 +33,7 @@ AUDITED_WORKSPACE_FIELDS = (
     "slug",
     "test_mode",
     "spend_limit",
-    "allowed_countries",
-    "verified_recipients",
-    "duplicate_window_seconds",
-    "rate_limit_per_second",
-    "default_sender",
-    "default_country",
-    "help_text",
-    "blocked_terms",
-    "provider",
+    *WORKSPACE_SETTINGS,
     "price_overrides",
 )
 

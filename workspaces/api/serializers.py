@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import selectors
-from ..models import ApiToken, AuditEvent, Sender, Workspace
+from ..models import WORKSPACE_SETTINGS, ApiToken, AuditEvent, Sender, Workspace
 from ..phones import SUPPORTED_REGIONS, country_of, to_e164
 from ..resources import audit_event_resource, sender_resource, token_resource, workspace_resource
 from ..scopes import ALL_SCOPES
@@ -122,15 +122,7 @@ class WorkspaceSerializer(serializers.ModelSerializer):
             "test_mode",
             "spend_limit",
             "month_to_date_spend",
-            "allowed_countries",
-            "verified_recipients",
-            "duplicate_window_seconds",
-            "rate_limit_per_second",
-            "default_sender",
-            "default_country",
-            "help_text",
-            "blocked_terms",
-            "provider",
+            *WORKSPACE_SETTINGS,
         ]
         read_only_fields = ["id", "currency", "month_to_date_spend", "provider"]
 
