@@ -15,27 +15,9 @@ RESULTS = BENCH_DIR / "results.json"
 
 def benchmarks() -> dict:
     """Benchmark name → function(server, tag) returning a result."""
-    from .benchmarks import (
-        broker_per_recipient,
-        fairness_broadcast,
-        fairness_embedded,
-        fanout_100k,
-        pacing,
-        send_api,
-        send_batch,
-        webhook_delivery,
-    )
+    from .benchmarks import BENCHMARKS
 
-    return {
-        "send_api": send_api,
-        "send_batch": send_batch,
-        "webhook_delivery": webhook_delivery,
-        "fanout_100k": fanout_100k,
-        "broker_per_recipient": broker_per_recipient,
-        "pacing": pacing,
-        "fairness_broadcast": fairness_broadcast,
-        "fairness_embedded": fairness_embedded,
-    }
+    return dict(BENCHMARKS)
 
 
 def git(*args: str) -> str:

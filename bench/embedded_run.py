@@ -16,18 +16,18 @@ from contextlib import contextmanager
 import django
 import requests
 
-from .campaign_run import (
-    api_workspace,
+from config.supervise import read_procfile
+
+from .campaign_world import (
     audience,
     campaign_new,
     campaign_status,
-    latencies,
-    p95,
+    owner_token,
     phones,
     short_code,
-    summary,
     workspace_new,
 )
+from .fairness import api_workspace, figures, latencies
 from .harness import BENCH_DIR, ROOT, BenchError, free_port
 from .load import recipients
 from .processes import stop_groups
@@ -40,20 +40,14 @@ B_BATCH_EVERY, B_BATCH_SIZE = 10, 20  # each client's every 10th request is a ba
 B_RATE = 10.0
 
 
-def procfile() -> list[tuple[str, str]]:
-    """(name, command) of each Procfile line, as config/supervise.py reads them."""
-    lines = (ROOT / "Procfile").read_text().splitlines()
-    pairs = [line.split(":", 1) for line in lines if ":" in line and not line.startswith("#")]
-    return [(name.strip(), command.strip()) for name, command in pairs]
-
-
 @contextmanager
 def procfile_processes(port: int):
     """Start every Procfile process as `make run` does (web on `port` instead of 8000, without
     gunicorn 27's shared control socket); a log each under var/bench; stop them all after."""
     procs = {}
     try:
-        for name, command in procfile():
+        for process in read_procfile(str(ROOT / "Procfile")):  # as `make run` reads it
+            name, command = process.name, process.command
             if name == "web":
                 command = command.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
                 command += " --no-control-socket"
@@ -84,19 +78,6 @@ def healthy(url: str) -> bool:
     except (requests.RequestException, ValueError):
         return False
     return set(body.values()) == {"ok"}
-
-
-def owner_token(workspace) -> str:
-    """A live token with every scope for the workspace's owner (its secret)."""
-    from workspaces.audit import Actor
-    from workspaces.models import Membership
-    from workspaces.scopes import ALL_SCOPES
-    from workspaces.services import token_create
-
-    owner = Membership.objects.get(workspace=workspace)
-    return token_create(
-        creator=owner, name="bench", scopes=sorted(ALL_SCOPES), actor=Actor.system("bench")
-    )[1]
 
 
 class Load:
@@ -213,13 +194,7 @@ def fairness(tag: str, count: int, samples: int, b_rate: float) -> dict:
     if load.errors:
         raise BenchError(f"B's API clients met errors: {load.errors[:5]}")
     return {
-        "recipients": count,
-        "idle": summary(idle),
-        "busy": summary(busy),
-        "idle_p95": p95(idle),
-        "busy_p95": p95(busy),
-        "broadcast_submissions_while_busy": broadcast,
-        "broadcast_per_s": round(broadcast / busy_seconds, 1),
+        **figures(count, idle, busy, broadcast, busy_seconds),
         "b_api_clients": B_CLIENTS,
         "b_api_offered_per_s": b_rate,
         "b_api_accepted_while_busy": load.accepted,

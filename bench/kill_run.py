@@ -73,12 +73,7 @@ def worker_group(run: MakeRun) -> int | None:
 def lose_and_recover(run: MakeRun) -> dict:
     """The batch, the kill, the supervisor's restart, the wait; the figures."""
     api, db = Api(run.token()), Database(run)
-    api.call(
-        "POST",
-        "/api/v1/senders",
-        201,
-        json={"number": SHORT_CODE, "kind": "short_code", "country": "US"},
-    )
+    api.short_code(SHORT_CODE)
     items = [
         {"to": f"+1415559{i:04d}", "from": SHORT_CODE, "body": f"Kill run {i}: code {i}"}
         for i in range(1000, 1000 + COUNT)

@@ -125,6 +125,11 @@ class Api:
             )
         return response.json()
 
+    def short_code(self, number: str) -> dict:
+        """Register a US short code, the sender every live run sends from."""
+        sender = {"number": number, "kind": "short_code", "country": "US"}
+        return self.call("POST", "/api/v1/senders", 201, json=sender)
+
     def listing(self, path: str, **params) -> list[dict]:
         """Every item of a list, page after page."""
         page = self.call("GET", path, 200, params={"limit": 200, **params})

@@ -195,12 +195,7 @@ class Soak:
     def set_up(self) -> None:
         """The short code and the two endpoints, each on its receiver."""
         self.api = Api(self.run.token())
-        self.api.call(
-            "POST",
-            "/api/v1/senders",
-            201,
-            json={"number": SHORT_CODE, "kind": "short_code", "country": "US"},
-        )
+        self.api.short_code(SHORT_CODE)
         self.endpoints = {}
         for name, events in (("all", MESSAGE_EVENTS), ("delivered", ["message.delivered"])):
             receiver = self.receivers[name]

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from bench import campaign_run, harness
+from bench import campaign_world, harness
 from bench.zones import midday_zone
 from campaigns.models import Contact
 from messaging.actions.dispatch import message_claim
@@ -91,13 +91,13 @@ def test_bench_campaigns_are_not_held_by_quiet_hours_at_night():
     midday), where the same numbers without a zone would wait for 08:00."""
     night = datetime(2026, 3, 10, 3, 0, tzinfo=ZoneInfo("America/New_York"))
     with time_machine.travel(night, tick=False):
-        workspace = campaign_run.workspace_new("night")
-        sender = campaign_run.short_code(workspace, 100)
-        numbers = campaign_run.phones(3)
-        campaign_run.audience(workspace, numbers, consent=numbers, suppressed=[])
+        workspace = campaign_world.workspace_new("night")
+        sender = campaign_world.short_code(workspace, 100)
+        numbers = campaign_world.phones(3)
+        campaign_world.audience(workspace, numbers, consent=numbers, suppressed=[])
         Contact.objects.filter(phone=numbers[2]).update(timezone="")  # the old bench contacts
-        campaign = campaign_run.campaign_new(workspace, sender)
-        campaign_run.launch(campaign)
+        campaign = campaign_world.campaign_new(workspace, sender)
+        campaign_world.launch(campaign)
         messages = {m.to_number: m for m in Message.objects.filter(campaign_id=campaign.pk)}
         assert len(messages) == 3
         for phone in numbers[:2]:
