@@ -281,12 +281,7 @@ def slice_run(token: str, receiver: Receiver, tag: str) -> str:
     """Set up, run the concurrent load, check; the summary line."""
     api = Api(token)
     setup_started = time.monotonic()
-    api.call(
-        "POST",
-        "/api/v1/senders",
-        201,
-        json={"number": SHORT_CODE, "kind": "short_code", "country": "US"},
-    )
+    api.short_code(SHORT_CODE)
     endpoint = api.call(
         "POST",
         "/api/v1/webhook-endpoints",
