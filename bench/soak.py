@@ -42,7 +42,7 @@ MAGIC = ("0003", "0005", "0006", "0007", "0429", "0500")  # CONTRACT §5
 AREAS = ("212", "312", "617", "646", "718", "773", "917", "305")
 SHORT_CODE = "72632"
 # Every message.* event of CONTRACT §8, for the endpoint that takes them all.
-STATUS_EVENTS = "queued sent delivered undelivered failed canceled received".split()
+STATUS_EVENTS = ["queued", "sent", "delivered", "undelivered", "failed", "canceled", "received"]
 MESSAGE_EVENTS = [f"message.{status}" for status in STATUS_EVENTS]
 FINAL_WITHIN, WEBHOOKS_WITHIN, LAG_LIMIT = 300, 120, 60.0
 OUT = ROOT / "var" / "bench" / "soak.json"
