@@ -39,7 +39,8 @@ def main(workspace_id: str) -> dict:
 
     from webhooks.events import emit
     from webhooks.models import WebhookDelivery
-    from webhooks.services import delivery_attempt, endpoint_create, event_body
+    from webhooks.services.delivery import delivery_attempt, event_body
+    from webhooks.services.endpoints import endpoint_create
     from workspaces.audit import Actor
 
     url = _receiver()

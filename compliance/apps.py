@@ -5,3 +5,7 @@ class ComplianceConfig(AppConfig):
     """Consent, suppressions, quiet hours and exports."""
 
     name = "compliance"
+
+    def ready(self):
+        """Register the tasks with Celery, in every process: exports publishes them by name."""
+        from . import tasks  # noqa: F401

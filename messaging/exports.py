@@ -3,7 +3,12 @@
 from collections.abc import Iterator
 from datetime import date
 
-from compliance.exports import blank_as_null, created_between, register_export_kind, stream_values
+from compliance.exports.kinds import (
+    blank_as_null,
+    created_between,
+    register_export_kind,
+    stream_values,
+)
 
 from .models import Message
 

@@ -7,7 +7,9 @@ class WebhooksConfig(AppConfig):
     name = "webhooks"
 
     def ready(self):
-        """Register what webhooks may purge (CONTRACT §13)."""
+        """Register what webhooks may purge (CONTRACT §13), and its tasks with Celery."""
+        # The tasks register here, in every process: events publishes them by name.
+        from . import tasks  # noqa: F401
         from .retention import register
 
         register()

@@ -6,6 +6,8 @@ are rows, enqueued after commit, and the sweeper re-enqueues any whose task went
 
 from datetime import timedelta
 
+from celery import current_app
+
 from workspaces import clock
 from workspaces.audit import json_safe
 from workspaces.enqueue import on_commit_logging_broker_errors, publish_on_commit
@@ -17,6 +19,7 @@ LEASE = timedelta(minutes=2)
 # A task handed to the broker holds its delivery this long: a backlog waiting for the workers is
 # not enqueued again meanwhile, and a task the broker lost is handed out again after it.
 HANDOFF_LEASE = timedelta(minutes=5)
+DELIVER_TASK = "webhooks.tasks.deliver_webhook"
 EVENT_TYPES = (
     "message.queued",
     "message.sent",
@@ -72,9 +75,7 @@ def deliveries_create_many(events: list[Event], endpoints: list, now) -> list[We
 
 def enqueue_on_commit(delivery_id: str, countdown: float | None = None) -> None:
     """Attempt the delivery on the worker once the current transaction commits."""
-    from .tasks import deliver_webhook
-
-    publish_on_commit(deliver_webhook, (delivery_id,), queue="webhooks", countdown=countdown)
+    publish_on_commit(_deliver_task(), (delivery_id,), queue="webhooks", countdown=countdown)
 
 
 def enqueue_many_on_commit(delivery_ids: list[str]) -> None:
@@ -85,11 +86,15 @@ def enqueue_many_on_commit(delivery_ids: list[str]) -> None:
 
 
 def _publish_all(delivery_ids: list[str]) -> None:
-    from .tasks import deliver_webhook
-
+    deliver_webhook = _deliver_task()
     with deliver_webhook.app.producer_or_acquire() as producer:
         for delivery_id in delivery_ids:
             deliver_webhook.apply_async((delivery_id,), queue="webhooks", producer=producer)
+
+
+def _deliver_task():
+    """The delivery task by its name (WebhooksConfig.ready() registers webhooks.tasks)."""
+    return current_app.tasks[DELIVER_TASK]
 
 
 def subscribers(*, workspace_id: str, test: bool, type: str) -> list[WebhookEndpoint]:

@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from . import services
+from .services.delivery import delivery_attempt
+from .services.sweeps import sweep_due_deliveries
 
 
 @shared_task(
@@ -10,10 +11,10 @@ from . import services
 )
 def deliver_webhook(delivery_id: str) -> None:
     """One attempt of one delivery (safe to run twice: the claim locks and leases the row)."""
-    services.delivery_attempt(delivery_id=delivery_id)
+    delivery_attempt(delivery_id=delivery_id)
 
 
 @shared_task(name="webhooks.tasks.sweep")
 def sweep() -> None:
     """Beat: deliveries whose next attempt is due, or whose task was lost."""
-    services.sweep_due_deliveries()
+    sweep_due_deliveries()

@@ -5,7 +5,8 @@ from rest_framework import serializers
 from workspaces.api.references import WorkspaceIdField
 from workspaces.phones import to_e164
 
-from ..exports import FORMATS, export_kinds, export_resource
+from ..exports.files import FORMATS, export_resource
+from ..exports.kinds import export_kinds
 from ..models import Consent, Suppression
 from ..resources import consent_resource, suppression_resource
 

@@ -15,7 +15,9 @@ from workspaces.errors import TernError
 from workspaces.permissions import require_manager_role
 from workspaces.phones import to_e164
 
-from .. import exports, services
+from .. import services
+from ..exports.kinds import export_kinds
+from ..exports.services import export_create, export_open
 from ..models import Consent, Export, Suppression
 from ..resources import consent_resource, suppression_resource
 from .serializers import (
@@ -201,7 +203,7 @@ FILE_DESCRIPTION = "The data file (CSV with a header row, or JSON Lines), as an 
 class ExportFilter(StrictFilterSet):
     """`?kind=` and `?status=`."""
 
-    kind = choice_filter(exports.export_kinds)
+    kind = choice_filter(export_kinds)
     status = choice_filter([Export.PENDING, Export.RUNNING, Export.COMPLETED, Export.FAILED])
 
     class Meta:
@@ -242,7 +244,7 @@ class ExportViewSet(ListRetrieveViewSet):
         form = ExportCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        export = exports.export_create(
+        export = export_create(
             workspace_id=request.workspace.pk,
             kind=data["kind"],
             format=data["format"],
@@ -262,7 +264,7 @@ class ExportViewSet(ListRetrieveViewSet):
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         """Stream the file from disk (409 until completed, 404 once expired); audited."""
-        handle, name, content_type = exports.export_open(
+        handle, name, content_type = export_open(
             export=self.get_object(), actor=self.actor, ip=client_ip(request)
         )
         return FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 
 from webhooks.models import WebhookDelivery
-from webhooks.services import delivery_replay
+from webhooks.services.sweeps import delivery_replay
 from workspaces.admin import staff_actor
 
 from ..models import Message

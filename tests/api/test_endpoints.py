@@ -7,7 +7,7 @@ from django.urls import resolve
 
 from campaigns.models import Campaign, ContactImport
 from campaigns.services import contact_create, template_create
-from compliance.exports import export_run
+from compliance.exports.run import export_run
 from compliance.models import Export
 from compliance.services import consent_record, suppression_create
 from messaging.models import Message

@@ -14,7 +14,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from compliance import exports, tasks
+from compliance import tasks
+from compliance.exports import kinds, run, writers
 from compliance.models import Consent, Export
 from compliance.services import suppression_create
 from workspaces.audit import Actor
@@ -192,7 +193,7 @@ def test_audit_events_csv_neutralises_reasons(tenant, hostile):
 
 def test_no_cell_of_any_csv_export_starts_a_formula(tenant, hostile):
     """Whatever the kind, every cell is a number or does not start with a trigger."""
-    for kind in exports.export_kinds():
+    for kind in kinds.export_kinds():
         if kind not in ("messages", "suppressions", "consents", "audit_events"):
             continue
         for row in _rows(_export(tenant, kind)):
@@ -212,7 +213,7 @@ def test_write_csv_keeps_negative_and_decimal_amounts():
     """A negative decimal is a number: unchanged, as are integers and booleans."""
     sink = io.StringIO()
     rows = [{"amount": Decimal("-0.0079"), "n": -3, "ok": True, "note": "-bad"}]
-    exports.write_csv(sink, ("amount", "n", "ok", "note"), iter(rows))
+    writers.write_csv(sink, ("amount", "n", "ok", "note"), iter(rows))
     assert sink.getvalue() == "amount,n,ok,note\r\n-0.0079,-3,true,'-bad\r\n"
 
 
@@ -222,10 +223,10 @@ def test_write_csv_keeps_negative_and_decimal_amounts():
 @pytest.mark.parametrize(
     "exc, words",
     [
-        (RuntimeError("/var/lib/tern/secret.sqlite3: disk I/O error"), exports.FAILED_WORDS),
-        (KeyError("password"), exports.FAILED_WORDS),
-        (ZeroDivisionError("division by zero"), exports.FAILED_WORDS),
-        (SoftTimeLimitExceeded(), exports.TOO_LONG_WORDS),
+        (RuntimeError("/var/lib/tern/secret.sqlite3: disk I/O error"), run.FAILED_WORDS),
+        (KeyError("password"), run.FAILED_WORDS),
+        (ZeroDivisionError("division by zero"), run.FAILED_WORDS),
+        (SoftTimeLimitExceeded(), run.TOO_LONG_WORDS),
     ],
     ids=["runtime", "keyerror", "zerodiv", "timelimit"],
 )
@@ -238,7 +239,7 @@ def test_a_failed_export_reports_words_and_logs_the_exception(
         yield {"id": "x"}
         raise exc
 
-    monkeypatch.setitem(exports._KINDS, "boom", exports.ExportKind("boom", ("id",), rows))
+    monkeypatch.setitem(kinds._KINDS, "boom", kinds.ExportKind("boom", ("id",), rows))
     response = tenant.client().post("/api/v1/exports", {"kind": "boom", **DATES}, format="json")
     with caplog.at_level(logging.ERROR, logger="tern.exports"):
         tasks.export_run(response.json()["id"])

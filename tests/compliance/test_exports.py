@@ -14,7 +14,8 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
-from compliance import exports, tasks
+from compliance import tasks
+from compliance.exports import files, kinds, run, sweeps
 from compliance.models import Consent, Export, Suppression
 from compliance.resources import consent_resource, suppression_resource
 from compliance.services import suppression_create
@@ -142,8 +143,8 @@ def _error(response, status: int, code: str) -> dict:
 
 def test_the_registry_offers_every_kind():
     """compliance registers three kinds; messaging plugs `messages` in from its ready()."""
-    assert exports.export_kinds() == KINDS
-    assert exports.export_kind("messages").fields[:3] == ("id", "direction", "status")
+    assert kinds.export_kinds() == KINDS
+    assert kinds.export_kind("messages").fields[:3] == ("id", "direction", "status")
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
@@ -154,7 +155,7 @@ def test_each_kind_exports_only_this_workspaces_rows_within_the_dates(tenant, re
     assert export.status == Export.COMPLETED, export.error
     data = _content(_download(tenant, export.pk))
     columns, rows = _parse(fmt, data)
-    assert columns == list(exports.export_kind(kind).fields)
+    assert columns == list(kinds.export_kind(kind).fields)
     ids = [row["id"] for row in rows]
     assert set(ids) == records["inside"][kind]
     assert len(ids) == len(set(ids)) == export.rows == 2
@@ -412,21 +413,21 @@ def test_a_failure_is_recorded_and_leaves_no_file(tenant, monkeypatch, exports_d
         yield {"id": "x"}
         raise RuntimeError("the database went away")
 
-    monkeypatch.setitem(exports._KINDS, "boom", exports.ExportKind("boom", ("id",), rows))
+    monkeypatch.setitem(kinds._KINDS, "boom", kinds.ExportKind("boom", ("id",), rows))
     export = _export(tenant, "boom")
     assert export.status == Export.FAILED
-    assert export.error == exports.FAILED_WORDS
+    assert export.error == run.FAILED_WORDS
     assert "RuntimeError" not in export.error and "went away" not in export.error
     assert export.sha256 == "" and export.rows is None
     assert not list(exports_dir.rglob("*.*"))
     assert not Event.objects.filter(type="export.completed").exists()
     detail = tenant.client().get(f"/api/v1/exports/{export.pk}").json()
-    assert detail["status"] == "failed" and detail["error"] == exports.FAILED_WORDS
+    assert detail["status"] == "failed" and detail["error"] == run.FAILED_WORDS
 
 
 def test_the_task_is_safe_to_run_twice(tenant):
     export = _export(tenant, "audit_events")
-    assert exports.export_run(export_id=export.pk) is None
+    assert run.export_run(export_id=export.pk) is None
     export.refresh_from_db()
     assert Event.objects.filter(type="export.completed").count() == 1
     assert export.status == Export.COMPLETED
@@ -442,8 +443,8 @@ def test_the_sweep_requeues_lost_exports_and_fails_dead_runs(
     fresh = _create(tenant).json()["id"]
     dead, live = (_create(tenant).json()["id"] for _ in range(2))
     Export.objects.filter(pk__in=[dead, live]).update(status=Export.RUNNING)
-    for export_id, age in [(dead, exports.TIME_LIMIT + 120), (live, 5)]:
-        part = exports._part_path(Export.objects.get(pk=export_id))
+    for export_id, age in [(dead, run.TIME_LIMIT + 120), (live, 5)]:
+        part = files.part_path(Export.objects.get(pk=export_id))
         part.parent.mkdir(parents=True, exist_ok=True)
         part.write_text("id\r\n")
         os.utime(part, (time.time() - age, time.time() - age))
@@ -451,17 +452,17 @@ def test_the_sweep_requeues_lost_exports_and_fails_dead_runs(
         mock.patch.object(tasks.export_run, "apply_async") as enqueue,
         django_capture_on_commit_callbacks(execute=True),
     ):
-        assert exports.export_sweep() == {"expired": 0, "requeued": 1, "interrupted": 1}
+        assert sweeps.export_sweep() == {"expired": 0, "requeued": 1, "interrupted": 1}
     enqueue.assert_called_once_with((lost,), queue="default")
     statuses = dict(Export.objects.values_list("id", "status"))
     assert statuses[dead] == "failed" and statuses[live] == "running"
     assert statuses[fresh] == "pending"
     assert "interrupted" in Export.objects.get(pk=dead).error
-    assert not exports._part_path(Export.objects.get(pk=dead)).exists()
+    assert not files.part_path(Export.objects.get(pk=dead)).exists()
 
 
 def test_day_range_is_inclusive_utc():
-    assert exports.day_range(date(2026, 3, 1), date(2026, 3, 31)) == (
+    assert kinds.day_range(date(2026, 3, 1), date(2026, 3, 31)) == (
         datetime(2026, 3, 1, tzinfo=UTC),
         datetime(2026, 4, 1, tzinfo=UTC),
     )

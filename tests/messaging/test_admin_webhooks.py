@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from webhooks.models import WebhookDelivery
-from webhooks.services import endpoint_create
+from webhooks.services.endpoints import endpoint_create
 from webhooks.tasks import deliver_webhook
 from workspaces.audit import Actor
 from workspaces.models import AuditEvent

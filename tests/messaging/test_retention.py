@@ -12,7 +12,7 @@ from messaging.providers.simulator.models import SimulatorSubmission
 from messaging.records import ProviderExchange, Refusal
 from webhooks.events import emit
 from webhooks.models import DeliveryAttempt, Event, WebhookDelivery
-from webhooks.services import endpoint_create
+from webhooks.services.endpoints import endpoint_create
 from workspaces import clock
 from workspaces.audit import Actor
 from workspaces.retention import purge_run, registered_purges

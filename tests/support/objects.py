@@ -7,14 +7,14 @@ from django.db import transaction
 
 from campaigns.models import Campaign, Contact, ContactImport, Template
 from campaigns.services import contact_create, template_create
-from compliance.exports import export_create
+from compliance.exports.services import export_create
 from compliance.models import Consent, Export, Suppression
 from compliance.services import consent_record, suppression_create
 from messaging.models import Message
 from messaging.records import Refusal
 from webhooks.events import emit
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
-from webhooks.services import endpoint_create
+from webhooks.services.endpoints import endpoint_create
 from workspaces import clock
 from workspaces.audit import Actor
 from workspaces.models import ApiToken, AuditEvent, Sender

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from webhooks.events import EVENT_TYPES, emit
 from webhooks.models import DeliveryAttempt, Event, WebhookDelivery, WebhookEndpoint
-from webhooks.services import endpoint_create, endpoint_disable, signing_secrets
+from webhooks.services.endpoints import endpoint_create, endpoint_disable, signing_secrets
 from workspaces.audit import Actor
 from workspaces.clock import isoformat
 from workspaces.models import AuditEvent

@@ -15,9 +15,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from webhooks import crypto, services, ssrf
+from webhooks import crypto, ssrf
 from webhooks.events import emit
 from webhooks.models import DeliveryAttempt, Event, WebhookDelivery
+from webhooks.services.delivery import RETRY_GAPS, delivery_attempt
+from webhooks.services.endpoints import endpoint_create, endpoint_rotate_secret
+from webhooks.services.sweeps import delivery_replay, sweep_due_deliveries
 from workspaces.audit import Actor
 from workspaces.errors import TernError
 from workspaces.models import AuditEvent
@@ -27,7 +30,7 @@ from ..support.receiver import Answer, Receiver, verify
 from ..support.workers import wait_for
 
 ACTOR = Actor.system("webhook tests")
-SCHEDULE = services.RETRY_GAPS  # 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
+SCHEDULE = RETRY_GAPS  # 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
 
 
 @pytest.fixture
@@ -54,7 +57,7 @@ def _at(moment):
 
 
 def _endpoint(tenant, url: str, *, test: bool = False, events=("*",)):
-    return services.endpoint_create(
+    return endpoint_create(
         workspace_id=tenant.workspace.id, test=test, url=url, events=list(events), actor=ACTOR
     )
 
@@ -70,7 +73,7 @@ def _delivery(event: Event, endpoint=None) -> WebhookDelivery:
 
 
 def _attempt(delivery: WebhookDelivery) -> WebhookDelivery:
-    services.delivery_attempt(delivery_id=delivery.id)
+    delivery_attempt(delivery_id=delivery.id)
     delivery.refresh_from_db()
     return delivery
 
@@ -86,7 +89,7 @@ def _retry(delivery: WebhookDelivery):
     moment = delivery.next_retry_at + timedelta(milliseconds=10)
     held = delivery.leased_until is not None and delivery.leased_until > moment
     with _at(moment):
-        assert services.sweep_due_deliveries() == (0 if held else 1)
+        assert sweep_due_deliveries() == (0 if held else 1)
         _attempt(delivery)
     return moment
 
@@ -95,8 +98,8 @@ def _assert_not_due_yet(delivery: WebhookDelivery, receiver) -> None:
     """Two seconds early, the sweeper skips it and a stray task does nothing."""
     seen = len(receiver.requests)
     with _at(delivery.next_retry_at - timedelta(seconds=2)):
-        assert services.sweep_due_deliveries() == 0
-        assert services.delivery_attempt(delivery_id=delivery.id) is None
+        assert sweep_due_deliveries() == 0
+        assert delivery_attempt(delivery_id=delivery.id) is None
     assert len(receiver.requests) == seen
 
 
@@ -142,7 +145,7 @@ def test_rotation_signs_with_both_secrets_for_24_hours(tenant, receiver, t0):
     """After rotation both secrets verify; 24 h later only the new one is sent."""
     endpoint, old = _endpoint(tenant, receiver.url)
     with _at(t0):
-        new = services.endpoint_rotate_secret(endpoint=endpoint, actor=ACTOR)
+        new = endpoint_rotate_secret(endpoint=endpoint, actor=ACTOR)
         event = _emit(tenant)
     _attempt_now(_delivery(event), t0 + timedelta(hours=23, minutes=59))
     during = receiver.requests[-1]
@@ -207,10 +210,10 @@ def test_a_receiver_down_all_schedule_fails_then_replays(tenant, receiver, t0):
     assert len(errors) == 8 and all(c is None and "ConnectionError" in e for c, e in errors)
     assert _timeline(message).count("webhook_failed") == 1
     with _at(last + timedelta(days=2)):
-        assert services.sweep_due_deliveries() == 0  # a failed delivery is not retried alone
+        assert sweep_due_deliveries() == 0  # a failed delivery is not retried alone
     receiver.up()
     with _at(last + timedelta(days=2)):
-        assert services.delivery_replay(delivery=delivery, actor=Actor.system()).status == "pending"
+        assert delivery_replay(delivery=delivery, actor=Actor.system()).status == "pending"
     _retry(delivery)
     assert delivery.status == "succeeded" and delivery.attempts.last().number == 9
     [request] = receiver.requests
@@ -250,18 +253,18 @@ def test_a_second_task_during_an_attempt_does_nothing(tenant, make_receiver):
     first = threading.Thread(target=_attempt_in_thread, args=(delivery.id,))
     first.start()
     wait_for(lambda: held.requests, timeout=10, interval=0.02)
-    assert services.delivery_attempt(delivery_id=delivery.id) is None
+    assert delivery_attempt(delivery_id=delivery.id) is None
     held.release()
     first.join(10)
     delivery.refresh_from_db()
     assert delivery.status == "succeeded" and delivery.attempt == 1 and len(held.requests) == 1
-    assert services.delivery_attempt(delivery_id=delivery.id) is None  # finished: nothing to do
+    assert delivery_attempt(delivery_id=delivery.id) is None  # finished: nothing to do
     assert len(held.requests) == 1
 
 
 def _attempt_in_thread(delivery_id: str) -> None:
     try:
-        services.delivery_attempt(delivery_id=delivery_id)
+        delivery_attempt(delivery_id=delivery_id)
     finally:
         connection.close()
 
@@ -322,7 +325,7 @@ def test_redirects_are_not_followed_and_count_as_failure(tenant, make_receiver, 
 
 def test_a_slow_receiver_times_out_as_an_error_attempt(tenant, make_receiver, t0, monkeypatch):
     """Past the timeout the attempt is an error (no code) and the delivery retries."""
-    monkeypatch.setattr(services, "TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr("webhooks.services.delivery.TIMEOUT_SECONDS", 0.5)
     slow = make_receiver(Answer(200, hold=True))
     _endpoint(tenant, slow.url)
     with _at(t0):
@@ -337,7 +340,7 @@ def test_a_receiver_dripping_its_answer_is_cut_at_the_timeout(
     tenant, make_receiver, t0, monkeypatch
 ):
     """The timeout bounds the whole answer: a body sent a byte at a time cannot hold a worker."""
-    monkeypatch.setattr(services, "TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr("webhooks.services.delivery.TIMEOUT_SECONDS", 0.5)
     dripping = make_receiver(Answer(200, drip=0.05))
     _endpoint(tenant, dripping.url)
     with _at(t0):

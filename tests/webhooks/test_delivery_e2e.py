@@ -13,9 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging.models import Message
-from webhooks import services
 from webhooks.events import HANDOFF_LEASE, LEASE, emit
 from webhooks.models import WebhookDelivery
+from webhooks.services.endpoints import endpoint_create
+from webhooks.services.sweeps import sweep_due_deliveries
 from workspaces.audit import Actor
 
 from ..support import workers
@@ -36,7 +37,7 @@ LATER_CELERY = (
 
 
 def _endpoint(tenant, url: str):
-    return services.endpoint_create(
+    return endpoint_create(
         workspace_id=tenant.workspace.id,
         test=False,
         url=url,
@@ -106,7 +107,7 @@ def test_killing_the_worker_mid_delivery_loses_no_event(tenant, monkeypatch):
         receiver.release()
         later = max(LEASE, HANDOFF_LEASE) + timedelta(seconds=1)  # claimed, or still queued
         with time_machine.travel(timezone.now() + later, tick=False):
-            assert services.sweep_due_deliveries() == len(events)
+            assert sweep_due_deliveries() == len(events)
         # The new worker lives after the lease too: its clock runs ahead by as much, and more.
         monkeypatch.setattr(
             workers,

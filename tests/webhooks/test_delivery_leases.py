@@ -8,9 +8,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from webhooks import services
 from webhooks.events import HANDOFF_LEASE, LEASE, emit, emit_many
 from webhooks.models import WebhookDelivery
+from webhooks.services.delivery import _claim
+from webhooks.services.endpoints import endpoint_create
+from webhooks.services.sweeps import sweep_due_deliveries
 from webhooks.tasks import deliver_webhook
 from workspaces.audit import Actor
 
@@ -47,7 +49,7 @@ def _at(moment):
 
 def _endpoint(tenant, url: str, *, workspace=None):
     workspace = workspace or tenant.workspace
-    endpoint, _ = services.endpoint_create(
+    endpoint, _ = endpoint_create(
         workspace_id=workspace.id, test=False, url=url, events=["*"], actor=ACTOR
     )
     return endpoint
@@ -66,7 +68,7 @@ def _emit(tenant, commit):
 
 def _sweep(moment, commit) -> int:
     with _at(moment), commit(execute=True):
-        return services.sweep_due_deliveries()
+        return sweep_due_deliveries()
 
 
 def test_sweeping_twice_enqueues_a_waiting_delivery_once_until_its_lease_expires(
@@ -118,7 +120,7 @@ def test_an_attempt_that_died_is_handed_out_after_its_lease_only(
         delivery = _emit(tenant, commit)
     claimed_at = t0 + HANDOFF_LEASE + timedelta(seconds=1)  # its task waited, then was taken
     with _at(claimed_at):
-        assert services._claim(delivery.id) is not None  # ... and the worker died
+        assert _claim(delivery.id) is not None  # ... and the worker died
     assert _sweep(claimed_at + LEASE - timedelta(seconds=1), commit) == 0
     assert _sweep(claimed_at + LEASE + timedelta(seconds=1), commit) == 1
     assert receiver.requests == []

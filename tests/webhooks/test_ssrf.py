@@ -11,8 +11,10 @@ import socket
 
 import pytest
 
-from webhooks import services, ssrf
+from webhooks import ssrf
 from webhooks.models import WebhookEndpoint
+from webhooks.services.delivery import delivery_attempt
+from webhooks.services.endpoints import endpoint_create, endpoint_ping
 from workspaces.audit import Actor
 
 pytestmark = pytest.mark.django_db
@@ -154,7 +156,7 @@ def test_refused_at_creation_with_private_targets_allowed(tenant, other_tenant, 
 @pytest.mark.parametrize("address", ["10.0.0.1", "169.254.169.254", "64:ff9b::7f00:1", "fd00::1"])
 def test_refused_when_a_url_is_changed_to_it(tenant, address):
     """PATCH to such a URL is 400 as well, and the endpoint keeps its URL."""
-    endpoint, _ = services.endpoint_create(
+    endpoint, _ = endpoint_create(
         workspace_id=tenant.workspace.id,
         test=False,
         url="http://127.0.0.1:9/hook",
@@ -190,7 +192,7 @@ def test_refused_at_attempt_time_when_the_name_now_resolves_there(tenant, monkey
         return ssrf.Answer(200, {}, b"")
 
     monkeypatch.setattr(ssrf, "post", post)
-    endpoint, _ = services.endpoint_create(
+    endpoint, _ = endpoint_create(
         workspace_id=tenant.workspace.id,
         test=False,
         url=f"http://{name}:9/hook",
@@ -198,8 +200,8 @@ def test_refused_at_attempt_time_when_the_name_now_resolves_there(tenant, monkey
         actor=Actor.system("ssrf tests"),
     )
     resolves_to["address"] = address
-    delivery = services.endpoint_ping(endpoint=endpoint)
-    services.delivery_attempt(delivery_id=delivery.id)
+    delivery = endpoint_ping(endpoint=endpoint)
+    delivery_attempt(delivery_id=delivery.id)
     attempt = delivery.attempts.get()
     assert sent == [], "the guard let a request go to a non-loopback address"
     assert attempt.response_code is None and attempt.error.startswith("refused")

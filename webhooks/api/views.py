@@ -12,9 +12,10 @@ from workspaces.api.filtering import CreatedRangeFilterSet, choice_filter
 from workspaces.api.openapi import example
 from workspaces.errors import TernError
 
-from .. import selectors, services
+from .. import selectors
 from ..events import EVENT_TYPES
 from ..models import Event, WebhookDelivery, WebhookEndpoint
+from ..services import endpoints, sweeps
 from .serializers import (
     EventSerializer,
     ReplayedSerializer,
@@ -81,7 +82,7 @@ class WebhookEndpointViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         """A new endpoint in the token's mode; 201 with its `secret`, shown this once."""
         form = WebhookEndpointWriteSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        endpoint, secret = services.endpoint_create(
+        endpoint, secret = endpoints.endpoint_create(
             workspace_id=request.workspace.pk,
             test=request.token.is_test,
             actor=self.actor,
@@ -99,7 +100,7 @@ class WebhookEndpointViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         form = WebhookEndpointWriteSerializer(data=request.data, partial=True)
         form.is_valid(raise_exception=True)
         if form.validated_data:
-            endpoint = services.endpoint_update(
+            endpoint = endpoints.endpoint_update(
                 endpoint=endpoint,
                 changes=form.validated_data,
                 actor=self.actor,
@@ -112,7 +113,7 @@ class WebhookEndpointViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         """Remove the endpoint and its deliveries: 200 with the endpoint as it was."""
         endpoint = self.get_object()
         gone = WebhookEndpointSerializer(endpoint).data
-        services.endpoint_delete(endpoint=endpoint, actor=self.actor, ip=client_ip(request))
+        endpoints.endpoint_delete(endpoint=endpoint, actor=self.actor, ip=client_ip(request))
         return Response(gone, status=200)
 
     @extend_schema(request=None, responses={200: WebhookEndpointSecretSerializer})
@@ -120,7 +121,7 @@ class WebhookEndpointViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
     def rotate_secret(self, request, pk=None):
         """A new secret; the old one keeps signing (both signatures sent) for 24 hours."""
         endpoint = self.get_object()
-        secret = services.endpoint_rotate_secret(
+        secret = endpoints.endpoint_rotate_secret(
             endpoint=endpoint, actor=self.actor, ip=client_ip(request)
         )
         return created(
@@ -133,7 +134,7 @@ class WebhookEndpointViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         """Send a `ping` event to this endpoint alone: 202 with its delivery."""
         endpoint = self.get_object()
         _require_enabled(endpoint)
-        delivery = services.endpoint_ping(endpoint=endpoint)
+        delivery = endpoints.endpoint_ping(endpoint=endpoint)
         return created(WebhookDeliverySerializer, delivery, status=202)
 
     @extend_schema(request=ReplayRangeSerializer, responses={202: ReplayedSerializer})
@@ -144,7 +145,7 @@ class WebhookEndpointViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         form = ReplayRangeSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         _require_enabled(endpoint)
-        count = services.endpoint_replay_failed(
+        count = sweeps.endpoint_replay_failed(
             endpoint=endpoint, actor=self.actor, ip=client_ip(request), **form.validated_data
         )
         return created(ReplayedSerializer, {"replayed": count}, status=202)
@@ -184,7 +185,7 @@ class WebhookDeliveryViewSet(ListRetrieveViewSet):
         """Deliver the same event (same `webhook-id`) again, on a fresh schedule."""
         delivery = self.get_object()
         _require_enabled(delivery.endpoint)
-        delivery = services.delivery_replay(
+        delivery = sweeps.delivery_replay(
             delivery=delivery, actor=self.actor, ip=client_ip(request)
         )
         return created(WebhookDeliverySerializer, delivery, status=202)
