@@ -34,4 +34,7 @@ that was refused, trimmed. A refused row writes nothing. Its code is the first t
 
 These are codes of the import's report, not API errors: they are not in the error catalogue.
 The report keeps the first `MAX_ERRORS` rows; past that the resource says `errors_truncated`.
+
+Modules, top down: `upload` and `run` (the two verbs), `recovery` (leases, the sweep, the job's
+publishing by name), `rows` (parsing), `report` (the report, the resource, the file's path).
 """

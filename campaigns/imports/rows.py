@@ -38,6 +38,7 @@ def split_tags(values: Iterable[str], separators: str = ";") -> list[str]:
 
 
 def file_error(message: str, **details) -> TernError:
+    """A 400 naming the uploaded file (the whole file is refused, not a row)."""
     return TernError("validation_error", message, details={"file": [message], **details})
 
 
