@@ -110,7 +110,7 @@ def analyze() -> None:
 
 def campaign_new(workspace, sender):
     """A draft campaign to the whole workspace."""
-    from campaigns.services import campaign_create
+    from campaigns.services.launch import campaign_create
     from workspaces.audit import Actor
 
     return campaign_create(
@@ -126,7 +126,7 @@ def campaign_new(workspace, sender):
 
 def launch(campaign) -> float:
     """Seconds from the call to campaign_launch until its commit and on-commit pump kick ran."""
-    from campaigns.services import campaign_launch
+    from campaigns.services.launch import campaign_launch
     from workspaces.audit import Actor
 
     started = time.perf_counter()

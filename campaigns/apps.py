@@ -16,8 +16,10 @@ class CampaignsConfig(AppConfig):
             register_timezone_lookup,
         )
 
+        from . import tasks  # noqa: F401 - registers them: lower modules publish them by name
         from .selectors import contact_timezone
-        from .services import campaign_gate, campaign_opt_out
+        from .services.lifecycle import campaign_gate
+        from .services.opt_out import campaign_opt_out
 
         register_timezone_lookup(contact_timezone)
         register_inbound_handler(campaign_opt_out)

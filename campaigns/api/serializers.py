@@ -9,7 +9,7 @@ from messaging.api.serializers import send_at_in_range
 from workspaces.api.references import WorkspaceIdField, WorkspaceSenderField
 from workspaces.phones import to_e164
 
-from .. import imports
+from ..imports import report, rows
 from ..models import Contact, ContactImport, Template
 from ..rendering import unknown_fields
 from ..resources import contact_resource, template_resource
@@ -243,10 +243,10 @@ class ContactImportCreateSerializer(serializers.Serializer):
 
     def validate_tags(self, value):
         """`a;b,c` and repeated fields alike; each tag at most 64 characters."""
-        tags = imports.split_tags(value, separators=";,")
-        too_long = [tag for tag in tags if len(tag) > imports.TAG_MAX]
+        tags = rows.split_tags(value, separators=";,")
+        too_long = [tag for tag in tags if len(tag) > rows.TAG_MAX]
         if too_long:
-            raise serializers.ValidationError(f"Tags are at most {imports.TAG_MAX} characters.")
+            raise serializers.ValidationError(f"Tags are at most {rows.TAG_MAX} characters.")
         return tags
 
 
@@ -259,7 +259,7 @@ class ImportRowErrorSerializer(serializers.Serializer):
 
 
 class ContactImportSerializer(serializers.Serializer):
-    """The import resource, rendered by `imports.contact_import_resource`."""
+    """The import resource, rendered by `report.contact_import_resource`."""
 
     id = serializers.CharField()
     status = serializers.ChoiceField(choices=STATUSES)
@@ -270,7 +270,7 @@ class ContactImportSerializer(serializers.Serializer):
     updated = serializers.IntegerField(help_text="Contacts that already existed, updated.")
     errors = ImportRowErrorSerializer(many=True)
     errors_truncated = serializers.BooleanField(
-        help_text=f"More than {imports.MAX_ERRORS:,} rows were refused; the first are listed."
+        help_text=f"More than {report.MAX_ERRORS:,} rows were refused; the first are listed."
     )
     failure = serializers.CharField(allow_null=True, help_text="Why a failed import stopped.")
     created_by = serializers.CharField()
@@ -279,4 +279,4 @@ class ContactImportSerializer(serializers.Serializer):
 
     def to_representation(self, instance):
         """The resource as the service renders it."""
-        return imports.contact_import_resource(instance)
+        return report.contact_import_resource(instance)

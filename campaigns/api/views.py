@@ -12,9 +12,14 @@ from workspaces.api.base import ListRetrieveViewSet, client_ip, created
 from workspaces.api.filtering import CreatedRangeFilterSet, StrictFilterSet
 from workspaces.phones import to_e164
 
-from .. import imports, selectors, services
+from .. import selectors
+from ..imports.upload import contact_import_create
 from ..models import Campaign, Contact, ContactImport, Template
 from ..resources import campaign_resource, template_preview_resource
+from ..services.contacts import contact_create, contact_delete, contact_update
+from ..services.launch import campaign_create, campaign_dry_run, campaign_launch, campaign_update
+from ..services.lifecycle import campaign_pause, campaign_resume, campaign_stop
+from ..services.templates import template_create, template_update
 from .schemas import (
     CAMPAIGN_EXAMPLE,
     CONTACT_EXAMPLE,
@@ -77,7 +82,7 @@ class ContactViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
         """Add a contact (400 when the number is invalid or already a contact)."""
         form = ContactSerializer(data=request.data, context=self.get_serializer_context())
         form.is_valid(raise_exception=True)
-        contact = services.contact_create(workspace_id=request.workspace.pk, **form.validated_data)
+        contact = contact_create(workspace_id=request.workspace.pk, **form.validated_data)
         return Response(ContactSerializer(contact).data, status=201)
 
     def partial_update(self, request, pk=None):
@@ -87,14 +92,14 @@ class ContactViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
             contact, data=request.data, partial=True, context=self.get_serializer_context()
         )
         form.is_valid(raise_exception=True)
-        contact = services.contact_update(contact=contact, changes=form.validated_data)
+        contact = contact_update(contact=contact, changes=form.validated_data)
         return Response(ContactSerializer(contact).data)
 
     def destroy(self, request, pk=None):
         """Remove the contact (200 with it as it was)."""
         contact = self.get_object()
         data = ContactSerializer(contact).data
-        services.contact_delete(contact=contact, actor=self.actor, ip=client_ip(request))
+        contact_delete(contact=contact, actor=self.actor, ip=client_ip(request))
         return Response(data)
 
 
@@ -118,16 +123,14 @@ class TemplateViewSet(ListRetrieveViewSet):
         """Save a template."""
         form = TemplateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        template = services.template_create(
-            workspace_id=request.workspace.pk, **form.validated_data
-        )
+        template = template_create(workspace_id=request.workspace.pk, **form.validated_data)
         return Response(TemplateSerializer(template).data, status=201)
 
     def partial_update(self, request, pk=None):
         """Change the name or body."""
         form = TemplateSerializer(self.get_object(), data=request.data, partial=True)
         form.is_valid(raise_exception=True)
-        template = services.template_update(template=form.instance, changes=form.validated_data)
+        template = template_update(template=form.instance, changes=form.validated_data)
         return Response(TemplateSerializer(template).data)
 
     @extend_schema(
@@ -200,7 +203,7 @@ class CampaignViewSet(ListRetrieveViewSet):
         """A draft campaign."""
         form = CampaignSerializer(data=request.data, context=self.get_serializer_context())
         form.is_valid(raise_exception=True)
-        campaign = services.campaign_create(
+        campaign = campaign_create(
             workspace_id=request.workspace.pk,
             test=request.token.is_test,
             actor=self.actor,
@@ -215,14 +218,14 @@ class CampaignViewSet(ListRetrieveViewSet):
             data=request.data, partial=True, context=self.get_serializer_context()
         )
         form.is_valid(raise_exception=True)
-        campaign = services.campaign_update(campaign=self.get_object(), changes=form.validated_data)
+        campaign = campaign_update(campaign=self.get_object(), changes=form.validated_data)
         return Response(campaign_resource(campaign))
 
     @extend_schema(request=None, responses={200: DryRunSerializer})
     @action(detail=True, methods=["post"], url_path="dry-run")
     def dry_run(self, request, pk=None):
         """What a launch would do now; nothing is sent or written."""
-        return Response(services.campaign_dry_run(campaign=self.get_object()))
+        return Response(campaign_dry_run(campaign=self.get_object()))
 
     def _act(self, verb):
         campaign = verb(campaign=self.get_object(), actor=self.actor)
@@ -232,25 +235,25 @@ class CampaignViewSet(ListRetrieveViewSet):
     @action(detail=True, methods=["post"])
     def launch(self, request, pk=None):
         """Draft → running (scheduled with a future `send_at`); reserves the whole cost (402)."""
-        return self._act(services.campaign_launch)
+        return self._act(campaign_launch)
 
     @extend_schema(request=None, responses={200: CampaignShape})
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
         """Running → paused."""
-        return self._act(services.campaign_pause)
+        return self._act(campaign_pause)
 
     @extend_schema(request=None, responses={200: CampaignShape})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         """Paused → running."""
-        return self._act(services.campaign_resume)
+        return self._act(campaign_resume)
 
     @extend_schema(request=None, responses={200: CampaignShape})
     @action(detail=True, methods=["post"])
     def stop(self, request, pk=None):
         """Scheduled, running or paused → stopped; unsent messages are canceled."""
-        return self._act(services.campaign_stop)
+        return self._act(campaign_stop)
 
 
 class ContactImportFilter(StrictFilterSet):
@@ -289,7 +292,7 @@ class ContactImportViewSet(ListRetrieveViewSet):
         form = ContactImportCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        contact_import = imports.contact_import_create(
+        contact_import = contact_import_create(
             workspace_id=request.workspace.pk,
             upload=data["file"],
             tags=data["tags"],

@@ -6,7 +6,8 @@ import pytest
 from django.urls import resolve
 
 from campaigns.models import Campaign, ContactImport
-from campaigns.services import contact_create, template_create
+from campaigns.services.contacts import contact_create
+from campaigns.services.templates import template_create
 from compliance.exports.run import export_run
 from compliance.models import Export
 from compliance.services import consent_record, suppression_create

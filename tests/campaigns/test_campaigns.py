@@ -283,7 +283,7 @@ def test_state_machine_and_stop_cancels_unsent(tenant):
 
 def test_scheduled_launch_waits_for_send_at(tenant):
     """With a future send_at, launch → scheduled; the sweep starts it when the time comes."""
-    from campaigns.services import campaigns_sweep
+    from campaigns.services.pump import campaigns_sweep
 
     audience(tenant, 3)
     later = clock.isoformat(clock.now() + timedelta(days=1))  # within send_at's 35 days

@@ -4,7 +4,8 @@ import pytest
 
 from campaigns.models import Contact
 from campaigns.selectors import template_preview
-from campaigns.services import contact_delete, template_create
+from campaigns.services.contacts import contact_delete
+from campaigns.services.templates import template_create
 from workspaces.audit import Actor, verify_chain
 from workspaces.errors import TernError
 from workspaces.models import AuditEvent

@@ -9,7 +9,9 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from campaigns import import_recovery, imports, tasks
+from campaigns import tasks
+from campaigns.imports import recovery, run
+from campaigns.imports.report import Report, import_path
 from campaigns.models import Contact, ContactImport
 from compliance.models import Consent
 from workspaces.models import AuditEvent
@@ -28,7 +30,7 @@ class _Killed(BaseException):
 def small_batches(settings, tmp_path, monkeypatch):
     """Uploads in the test's own folder; batches of 5 rows, so 27 rows make 6 batches."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    monkeypatch.setattr(imports, "BATCH", BATCH)
+    monkeypatch.setattr(run, "BATCH", BATCH)
 
 
 @pytest.fixture
@@ -81,7 +83,7 @@ def _upload(tenant) -> str:
 
 def _kill_on_batch(monkeypatch, number: int) -> None:
     """The worker dies while writing batch `number` (the earlier ones committed)."""
-    real, calls = imports._upsert, []
+    real, calls = run._upsert, []
 
     def upsert(workspace_id, rows):
         calls.append(1)
@@ -89,7 +91,7 @@ def _kill_on_batch(monkeypatch, number: int) -> None:
             raise _Killed
         return real(workspace_id, rows)
 
-    monkeypatch.setattr(imports, "_upsert", upsert)
+    monkeypatch.setattr(run, "_upsert", upsert)
 
 
 def _view(tenant, import_id: str) -> dict:
@@ -129,19 +131,19 @@ def test_a_killed_import_is_resumed_by_the_sweep_with_the_report_of_an_unbroken_
         tasks.contact_import_run(import_id)
     died = ContactImport.objects.get(pk=import_id)
     assert (died.status, died.progress_row, died.created, died.updated) == ("running", 12, 9, 1)
-    assert imports.import_path(import_id).exists()
-    with _at(t0 + import_recovery.LEASE - timedelta(seconds=1)), commit(execute=True):
-        assert import_recovery.sweep_lost_imports() == 0  # the live lease is left alone
-        assert imports.contact_import_run(import_id=import_id) is None  # a duplicate task too
+    assert import_path(import_id).exists()
+    with _at(t0 + recovery.LEASE - timedelta(seconds=1)), commit(execute=True):
+        assert recovery.sweep_lost_imports() == 0  # the live lease is left alone
+        assert run.contact_import_run(import_id=import_id) is None  # a duplicate task too
     assert ContactImport.objects.get(pk=import_id).lease_token == died.lease_token
-    later = t0 + import_recovery.LEASE + timedelta(seconds=1)
+    later = t0 + recovery.LEASE + timedelta(seconds=1)
     with _at(later), commit(execute=True):
         tasks.sweep()
-        assert import_recovery.sweep_lost_imports() == 0  # handed out once, with a new lease
+        assert recovery.sweep_lost_imports() == 0  # handed out once, with a new lease
     assert enqueued == [import_id]
     with _at(later):
         tasks.contact_import_run(import_id)
-        assert imports.contact_import_run(import_id=import_id) is None  # a duplicate: nothing
+        assert run.contact_import_run(import_id=import_id) is None  # a duplicate: nothing
     outcome = _outcome(tenant, import_id)
     assert outcome == _outcome(other_tenant, unbroken)
     status, created, updated, errors, phones, consents, refused = outcome
@@ -153,7 +155,7 @@ def test_a_killed_import_is_resumed_by_the_sweep_with_the_report_of_an_unbroken_
         (24, "invalid_number"),
     ]
     assert len(consents) == len(set(consents)) == 12
-    assert not imports.import_path(import_id).exists()
+    assert not import_path(import_id).exists()
 
 
 @pytest.mark.parametrize(("killed_in", "committed"), [(3, [5]), (4, [5, 16])])
@@ -179,10 +181,10 @@ def test_a_pending_import_whose_task_was_lost_is_run_by_the_sweep(
     with _at(t0):
         import_id = _upload(tenant)
     with _at(t0 + timedelta(seconds=30)), django_capture_on_commit_callbacks(execute=True):
-        assert import_recovery.sweep_lost_imports() == 0
-    with _at(t0 + import_recovery.LEASE + timedelta(seconds=1)):
+        assert recovery.sweep_lost_imports() == 0
+    with _at(t0 + recovery.LEASE + timedelta(seconds=1)):
         with django_capture_on_commit_callbacks(execute=True):
-            assert import_recovery.sweep_lost_imports() == 1
+            assert recovery.sweep_lost_imports() == 1
         tasks.contact_import_run(enqueued[-1])
     assert _view(tenant, import_id)["status"] == "completed"
 
@@ -191,15 +193,15 @@ def test_a_run_that_lost_its_lease_commits_nothing_more(tenant, t0):
     """A run too slow for its lease, taken over by the sweep, can neither commit nor finish."""
     import_id = _upload(tenant)
     with _at(t0):
-        slow = import_recovery.claim(import_id)
-    with _at(t0 + import_recovery.LEASE + timedelta(seconds=1)):
-        assert import_recovery.sweep_lost_imports() == 1
-    report = imports._Report()
-    with pytest.raises(import_recovery.LeaseLost):
-        import_recovery.checkpoint(slow, report, row=6, created=5, updated=0)
-    assert not import_recovery.finish(slow, report, status="completed", failure="")
+        slow = recovery.claim(import_id)
+    with _at(t0 + recovery.LEASE + timedelta(seconds=1)):
+        assert recovery.sweep_lost_imports() == 1
+    report = Report()
+    with pytest.raises(recovery.LeaseLost):
+        recovery.checkpoint(slow, report, row=6, created=5, updated=0)
+    assert not recovery.finish(slow, report, status="completed", failure="")
     assert ContactImport.objects.get(pk=import_id).status == "running"
-    assert imports.contact_import_run(import_id=import_id).status == "completed"
+    assert run.contact_import_run(import_id=import_id).status == "completed"
 
 
 def test_the_sweep_does_not_touch_finished_imports(tenant, other_tenant, t0):
@@ -208,6 +210,6 @@ def test_the_sweep_does_not_touch_finished_imports(tenant, other_tenant, t0):
         done = _upload(tenant)
         tasks.contact_import_run(done)
     with _at(t0 + timedelta(days=1)):
-        assert import_recovery.sweep_lost_imports() == 0
+        assert recovery.sweep_lost_imports() == 0
     assert _view(tenant, done)["status"] == "completed"
     assert other_tenant.client("viewer").get(f"/api/v1/contact-imports/{done}").status_code == 404

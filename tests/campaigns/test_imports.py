@@ -9,7 +9,8 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from campaigns import imports, tasks
+from campaigns import tasks
+from campaigns.imports import report, run, upload
 from campaigns.models import Contact, ContactImport
 from compliance.models import Consent
 from workspaces.models import AuditEvent
@@ -118,7 +119,7 @@ def test_acceptance_2000_rows_with_50_bad_ones(tenant, django_assert_max_num_que
         "America/Chicago",
     )
     assert not Consent.objects.for_workspace(tenant.workspace).exists()
-    assert not imports.import_path(body["id"]).exists()
+    assert not report.import_path(body["id"]).exists()
 
 
 def test_consent_yes_with_a_disclosure_records_import_consent(tenant):
@@ -236,7 +237,7 @@ def test_missing_file_and_oversized_file(tenant, monkeypatch):
     """No `file` → 400 naming it; a file over the limit (20 MiB; lowered here) → 400."""
     response = tenant.client().post("/api/v1/contact-imports", {"tags": "a"}, format="multipart")
     assert "file" in _error(response, 400, "validation_error")["details"]
-    monkeypatch.setattr(imports, "MAX_FILE_BYTES", 40)
+    monkeypatch.setattr(upload, "MAX_FILE_BYTES", 40)
     error = _error(_upload(tenant, f"{HEADER}\n+14155550140,,,,,\n"), 400, "validation_error")
     assert "20 MiB" in error["details"]["file"][0]
 
@@ -287,7 +288,7 @@ def test_numbers_read_in_the_workspace_default_country(tenant):
 
 def test_the_report_is_capped(tenant, monkeypatch):
     """Past the cap the report keeps the first rows and says it was truncated."""
-    monkeypatch.setattr(imports, "MAX_ERRORS", 3)
+    monkeypatch.setattr(report, "MAX_ERRORS", 3)
     body = _import(tenant, "phone\n" + "\n".join(f"bad{n}" for n in range(5)) + "\n+14155550160\n")
     assert [e["row"] for e in body["errors"]] == [2, 3, 4]
     assert body["errors_truncated"] is True and body["created"] == 1
@@ -322,9 +323,9 @@ def test_created_answers_202_audits_and_enqueues_after_commit(
 def test_running_twice_does_nothing_the_second_time(tenant):
     """The job claims a pending import once; a completed one is left as it is."""
     response = _upload(tenant, f"{HEADER}\n+14155550180,,,,,\n")
-    first = imports.contact_import_run(import_id=response.json()["id"])
+    first = run.contact_import_run(import_id=response.json()["id"])
     assert first.status == ContactImport.COMPLETED and first.created == 1
-    assert imports.contact_import_run(import_id=first.pk) is None
+    assert run.contact_import_run(import_id=first.pk) is None
     first.refresh_from_db()
     assert (first.created, first.updated) == (1, 0)
     assert (
@@ -336,8 +337,8 @@ def test_running_twice_does_nothing_the_second_time(tenant):
 def test_a_lost_file_fails_the_import(tenant):
     """The worker cannot read the file: `failed`, with the reason."""
     response = _upload(tenant, f"{HEADER}\n+14155550190,,,,,\n")
-    imports.import_path(response.json()["id"]).unlink()
-    done = imports.contact_import_run(import_id=response.json()["id"])
+    report.import_path(response.json()["id"]).unlink()
+    done = run.contact_import_run(import_id=response.json()["id"])
     assert done.status == ContactImport.FAILED and "gone" in done.failure
     assert tenant.client().get(f"/api/v1/contact-imports/{done.pk}").json()["failure"]
 

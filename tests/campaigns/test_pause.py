@@ -12,9 +12,10 @@ import pytest
 import time_machine
 from django.db import connection, transaction
 
-from campaigns import services as campaign_services
 from campaigns.booking import campaign_window_book
 from campaigns.models import Campaign
+from campaigns.services import lifecycle
+from campaigns.services import pump as pump_service
 from compliance.models import Suppression
 from compliance.services import suppression_create
 from messaging.actions.dispatch import message_claim, message_dispatch, submission_failed
@@ -56,7 +57,7 @@ def midday():
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
     """The pump's next turn is run by the test, not by a worker."""
-    monkeypatch.setattr(campaign_services, "_pump_enqueue", lambda *args, **kwargs: None)
+    monkeypatch.setattr(pump_service, "_pump_enqueue", lambda *args, **kwargs: None)
 
 
 def launched(tenant, count: int) -> tuple[str, list[Message]]:
@@ -98,12 +99,12 @@ def assert_identity(s: dict) -> None:
 def pump(cid: str) -> None:
     """One turn of the campaign's current pump chain (as its task would run it)."""
     token = Campaign.objects.get(pk=cid).pump_token
-    campaign_services.campaign_pump(campaign_id=cid, token=token)
+    pump_service.campaign_pump(campaign_id=cid, token=token)
 
 
 def start_pump(cid: str) -> None:
     """What launch and resume start on commit: a new pump chain, and its first turn."""
-    campaign_services.pump_start(campaign_id=cid)
+    pump_service.pump_start(campaign_id=cid)
     pump(cid)
 
 
@@ -283,7 +284,7 @@ def test_a_late_retry_after_the_stop_is_canceled_by_the_sweep(tenant, midday):
     submission_failed(message=in_flight, exc=TransientSubmissionError("HTTP 503"))
     midday.shift(timedelta(minutes=3))
     sweep_due()
-    campaign_services.campaigns_sweep()
+    pump_service.campaigns_sweep()
     in_flight.refresh_from_db()
     assert in_flight.status == Status.CANCELED and in_flight.error["code"] == "stopped_by_user"
     final = stats(tenant, cid)
@@ -420,7 +421,7 @@ def test_a_pause_waits_for_a_claim_in_flight_and_a_claim_for_a_pause(tenant):
 
     def claim_in_flight():
         with transaction.atomic():
-            assert campaign_services.campaign_gate(cid, True) is None
+            assert lifecycle.campaign_gate(cid, True) is None
             looked.set()
             release.wait(10)
 
@@ -444,7 +445,7 @@ def test_a_pause_waits_for_a_claim_in_flight_and_a_claim_for_a_pause(tenant):
     def pause_slowly():
         with transaction.atomic():
             campaign = Campaign.objects.get(pk=cid)
-            campaign_services.campaign_pause(campaign=campaign, actor=Actor.system("test"))
+            lifecycle.campaign_pause(campaign=campaign, actor=Actor.system("test"))
             locked.set()
             commit.wait(10)
 

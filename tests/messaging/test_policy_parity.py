@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from campaigns.fanout import plan
 from campaigns.models import Campaign, Contact
-from campaigns.services import campaign_dry_run
+from campaigns.services.launch import campaign_dry_run
 from compliance.models import Consent, Suppression
 from messaging.policy import SendDraft, evaluate
 from tests.support.factories import WorkspaceFactory, contacts_for, sender_for

@@ -6,7 +6,8 @@ from datetime import date
 from django.db import transaction
 
 from campaigns.models import Campaign, Contact, ContactImport, Template
-from campaigns.services import contact_create, template_create
+from campaigns.services.contacts import contact_create
+from campaigns.services.templates import template_create
 from compliance.exports.services import export_create
 from compliance.models import Consent, Export, Suppression
 from compliance.services import consent_record, suppression_create

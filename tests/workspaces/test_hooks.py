@@ -1,7 +1,8 @@
 """Hooks: a lower app's `Hooks` calls what the apps above registered, once each, in order."""
 
 from campaigns.selectors import contact_timezone
-from campaigns.services import campaign_gate, campaign_opt_out
+from campaigns.services.lifecycle import campaign_gate
+from campaigns.services.opt_out import campaign_opt_out
 from messaging import hooks as messaging_hooks
 from messaging.timeline import record_webhook_outcome
 from webhooks.hooks import DELIVERY_FINISHED

@@ -15,6 +15,7 @@ import logging
 import secrets
 from datetime import timedelta
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import Q
 
@@ -22,7 +23,8 @@ from workspaces import clock
 from workspaces.audit import audit_record
 from workspaces.enqueue import publish_on_commit
 
-from .models import ContactImport
+from ..models import ContactImport
+from .report import import_actor
 
 logger = logging.getLogger("tern.imports")
 
@@ -30,6 +32,8 @@ logger = logging.getLogger("tern.imports")
 LEASE = timedelta(minutes=2)
 SWEEP_LIMIT = 100
 LIVE = (ContactImport.PENDING, ContactImport.RUNNING)
+# Published by its registered name: this module never imports the tasks above it.
+CONTACT_IMPORT_RUN = "campaigns.tasks.contact_import_run"
 
 
 class LeaseLost(Exception):
@@ -77,8 +81,6 @@ def checkpoint(
 def finish(contact_import: ContactImport, report, *, status: str, failure: str) -> bool:
     """Write the report and the outcome, audited as contact_import.completed (or .failed);
     False, writing nothing, when another run has taken the import over."""
-    from .imports import import_actor
-
     now = clock.now()
     with transaction.atomic():
         mine = ContactImport.objects.filter(
@@ -114,10 +116,13 @@ def finish(contact_import: ContactImport, report, *, status: str, failure: str) 
     return True
 
 
+def enqueue_on_commit(import_id: str) -> None:
+    """Run the import on the worker once the current transaction commits."""
+    publish_on_commit(current_app.tasks[CONTACT_IMPORT_RUN], (import_id,), queue="default")
+
+
 def sweep_lost_imports(*, limit: int = SWEEP_LIMIT) -> int:
     """Hand imports whose lease passed to a new run (which resumes them); how many."""
-    from .tasks import contact_import_run
-
     now = clock.now()
     # A new import's task holds it for LEASE from its creation.
     expired = Q(leased_until__lte=now) | Q(leased_until=None, created_at__lte=now - LEASE)
@@ -132,6 +137,6 @@ def sweep_lost_imports(*, limit: int = SWEEP_LIMIT) -> int:
             return 0
         ContactImport.objects.filter(pk__in=ids).update(lease_token="", leased_until=now + LEASE)
         for import_id in ids:
-            publish_on_commit(contact_import_run, (import_id,), queue="default")
+            enqueue_on_commit(import_id)
     logger.warning("contact imports handed to a new run after their lease passed: %s", ids)
     return len(ids)
