@@ -36,6 +36,8 @@ def folder_broker(settings):
     folder, which the workers started with CELERY_BROKER_URL=folder:// read), whatever broker the
     suite runs on; the suite's broker again afterwards. Celery reads CELERY_BROKER_URL from the
     environment before its settings, so the environment is what changes."""
+    from kombu import pools
+
     from config.celery import app
 
     def use(url: str | None, options: dict) -> None:
@@ -44,8 +46,10 @@ def folder_broker(settings):
         else:
             os.environ["CELERY_BROKER_URL"] = url
         app.conf.broker_transport_options = options
-        if app._pool is not None:
-            app._pool.force_close_all()
+        # Close and forget every pooled connection: kombu keeps pools per connection URL in a
+        # global, and a pool closed but kept there answers "Acquire on closed pool" to the next
+        # test that publishes to the suite's broker again.
+        pools.reset()
         app._pool = app.amqp._producer_pool = None  # the next publish connects anew
 
     saved = os.environ.get("CELERY_BROKER_URL"), app.conf.broker_transport_options
