@@ -158,6 +158,12 @@ class TemplateViewSet(ListRetrieveViewSet):
 SENDER_ERRORS = ("sender_not_sms_capable", "toll_free_not_verified")
 
 
+def transition_action(method):
+    """A `POST /campaigns/{id}/<verb>` that moves the campaign and answers it."""
+    documented = extend_schema(request=None, responses={200: CampaignShape})
+    return documented(action(detail=True, methods=["post"])(method))
+
+
 class CampaignViewSet(ListRetrieveViewSet):
     """Broadcasts: edited as drafts, then launched, paused, resumed or stopped."""
 
@@ -231,26 +237,22 @@ class CampaignViewSet(ListRetrieveViewSet):
         campaign = verb(campaign=self.get_object(), actor=self.actor)
         return Response(campaign_resource(campaign))
 
-    @extend_schema(request=None, responses={200: CampaignShape})
-    @action(detail=True, methods=["post"])
+    @transition_action
     def launch(self, request, pk=None):
         """Draft → running (scheduled with a future `send_at`); reserves the whole cost (402)."""
         return self._act(campaign_launch)
 
-    @extend_schema(request=None, responses={200: CampaignShape})
-    @action(detail=True, methods=["post"])
+    @transition_action
     def pause(self, request, pk=None):
         """Running → paused."""
         return self._act(campaign_pause)
 
-    @extend_schema(request=None, responses={200: CampaignShape})
-    @action(detail=True, methods=["post"])
+    @transition_action
     def resume(self, request, pk=None):
         """Paused → running."""
         return self._act(campaign_resume)
 
-    @extend_schema(request=None, responses={200: CampaignShape})
-    @action(detail=True, methods=["post"])
+    @transition_action
     def stop(self, request, pk=None):
         """Scheduled, running or paused → stopped; unsent messages are canceled."""
         return self._act(campaign_stop)
