@@ -57,9 +57,11 @@ INSTALLED_APPS = [
     "compliance",
     "messaging",
     "campaigns",
+    "console",
 ]
 
 MIDDLEWARE = [
+    "console.middleware.ServerTimingMiddleware",
     "workspaces.middleware.RequestIdMiddleware",
     "workspaces.middleware.ApiEnvelopeMiddleware",
     "workspaces.middleware.PayloadLimitMiddleware",
@@ -71,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "workspaces.middleware.ApiInputGuardMiddleware",
 ]
 # /api/ and /hooks/ are CSRF-exempt (bearer tokens, signatures); this answers the rest.
@@ -90,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "console.context.console",
             ],
         },
     },
@@ -184,6 +188,8 @@ RETENTION_MAX_BATCHES = env.int("RETENTION_MAX_BATCHES", default=20)  # DELETEs 
 PENDING_REPORT_TTL_SECONDS = env.int("PENDING_REPORT_TTL_SECONDS", default=3600)
 
 # --- Auth, i18n, static -------------------------------------------------------------------------
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/w/"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -205,6 +211,22 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 *
 FILE_UPLOAD_PATHS = ("/api/v1/contact-imports",)
 FILE_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# One site-wide Content-Security-Policy (django-csp 4's shape): no inline script anywhere, the
+# console's, the admin's and Swagger's scripts all served as files from this origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 SESSION_COOKIE_HTTPONLY = True
 
 # --- REST framework -----------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from messaging.providers.registry import provider_hooks
 from workspaces import views as workspace_views
@@ -19,8 +19,10 @@ urlpatterns = [
     path("healthz", workspace_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # The split view serves Swagger's start-up script as a file, so the CSP needs no inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include(api_v1)),
+    path("w/", include("console.urls")),
     *provider_hooks(),  # each registered provider's callbacks, at hooks/<name>/
     re_path(r"^(api|hooks)/", workspace_views.api_not_found),
 ]

@@ -15,6 +15,8 @@ from workspaces.scopes import ROLE_SCOPES
 
 from .support.factories import WorkspaceFactory, sender_for, token_for
 
+pytest_plugins = ["tests.support.browser"]
+
 _original_flush = flush.Command.handle
 
 

@@ -1,0 +1,1 @@
+"""Console views, one module per area of CONTRACT §12; each thin: parse, call a service, render."""
