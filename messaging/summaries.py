@@ -87,6 +87,25 @@ def dial_prefixes() -> dict[str, str]:
     return {p: c for p, c in found.items() if c and c != "001"}
 
 
+def prefixes_fill() -> int:
+    """Store the dialling prefixes when the table is empty (the migration; a flushed test
+    database); how many rows it added."""
+    if DialPrefix.objects.exists():
+        return 0
+    rows = [DialPrefix(prefix=p, country=c) for p, c in dial_prefixes().items()]
+    return len(DialPrefix.objects.bulk_create(rows))
+
+
+def installed(connection) -> set[str]:
+    """The names of this module's triggers present in the database."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE 'msg_stats_%%'")
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        return {name for (name,) in cursor.fetchall() if name.startswith("msg_stats_")}
+
+
 def _hour(column: str, vendor: str) -> str:
     """The UTC hour of a timestamp column, in SQL."""
     if vendor == "postgresql":

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.test import Client
 
 from campaigns.models import Campaign
+from messaging import summaries
 from messaging.lifecycle import finish
 from messaging.models import CampaignCounter, Message, MessageHourStat
 from tests.support.browser import assert_accessible
@@ -18,6 +19,13 @@ from tests.support.factories import message_for
 from workspaces.errors import delivery_error
 
 NOW = datetime(2026, 3, 10, 15, 20, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def dial_prefixes(django_db_blocker):
+    """The migration's prefixes, again if a transactional test's flush emptied the table."""
+    with django_db_blocker.unblock():
+        summaries.prefixes_fill()
 
 
 def signed_in(user) -> Client:

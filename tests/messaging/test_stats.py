@@ -20,6 +20,13 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 3, 10, 15, 20, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def dial_prefixes(django_db_blocker):
+    """The migration's prefixes, again if a transactional test's flush emptied the table."""
+    with django_db_blocker.unblock():
+        summaries.prefixes_fill()
+
+
 def stats(workspace, test=False) -> dict:
     """{(dimension, key): n} of the workspace's non-zero summary rows of one mode."""
     rows = MessageHourStat.objects.filter(workspace=workspace, test=test).exclude(n=0)
@@ -171,3 +178,8 @@ def test_campaign_final_counts_are_per_campaign(tenant):
         ]
     )
     assert campaign_final_counts(campaign_ids=["cmp_a", "cmp_b"]) == {"cmp_a": 4, "cmp_b": 0}
+
+
+def test_the_triggers_are_in_place():
+    """A later migration that rebuilds messaging_message on SQLite drops triggers: install again."""
+    assert summaries.installed(connection) == {"msg_stats_insert", "msg_stats_update"}
