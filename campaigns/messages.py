@@ -23,7 +23,7 @@ from webhooks.events import emit_many, wanted
 from workspaces import clock
 from workspaces.audit import json_safe
 from workspaces.errors import delivery_error
-from workspaces.models import SpendMonth, units_to_usd, usd_to_units
+from workspaces.models import units_to_usd, usd_to_units
 from workspaces.selectors import month_start
 
 COUNTED_STATUSES = (
@@ -287,20 +287,6 @@ def campaign_messages_release(*, campaign_id: str) -> int:
     return len(rows)
 
 
-def _lock_spend_first(campaign_id: str) -> None:
-    """Take the workspace's spend rows before the messages' summary rows (the dashboard's
-    triggers lock those on the UPDATE), in the order every send takes them: the other order
-    could deadlock with a send of the same hour."""
-    workspace_id = (
-        CampaignCounter.objects.filter(campaign_id=campaign_id)
-        .values_list("workspace_id", flat=True)
-        .first()
-    )
-    if workspace_id:
-        rows = SpendMonth.objects.select_for_update().filter(workspace_id=workspace_id)
-        list(rows.order_by("month").values_list("pk", flat=True))
-
-
 def campaign_messages_cancel(*, campaign_id: str, test: bool) -> int:
     """Stop: every unsent message → `canceled` (`stopped_by_user`), its reservation released.
 
@@ -308,7 +294,6 @@ def campaign_messages_cancel(*, campaign_id: str, test: bool) -> int:
     """
     error = json.dumps(delivery_error("stopped_by_user"))
     now = clock.now()
-    _lock_spend_first(campaign_id)
     rows = _move(
         campaign_id,
         (Status.QUEUED, Status.SCHEDULED),

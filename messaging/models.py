@@ -214,4 +214,4 @@ class PendingReport(models.Model):
 from .records import ProviderExchange, Refusal  # noqa: E402, F401
 
 # The dashboard's hourly summaries, kept by database triggers (messaging/summaries.py).
-from .summaries import DialPrefix, MessageHourStat  # noqa: E402, F401
+from .summaries import DialPrefix, MessageHourStat, MessageStatDelta  # noqa: E402, F401

@@ -19,7 +19,7 @@ from workspaces.models import SpendMonth, Workspace, units_to_usd
 from workspaces.selectors import month_start
 
 from .models import CampaignCounter, Status
-from .summaries import FAILED_STATUSES, UNKNOWN_COUNTRY, MessageHourStat
+from .summaries import FAILED_STATUSES, UNKNOWN_COUNTRY, MessageHourStat, MessageStatDelta
 
 DAYS = 30
 WINDOWS = (("today", 1), ("7 days", 7), ("30 days", 30))
@@ -73,11 +73,13 @@ def workspace_zone(workspace: Workspace) -> ZoneInfo:
 
 
 def _day_rows(*, workspace: Workspace, test: bool, zone: ZoneInfo, first: date):
-    """(day, dimension, key, count) grouped in the database: one query, ≤ days × keys rows."""
+    """(day, dimension, key, count) grouped in the database, from the hourly rows and from the
+    deltas not yet folded into them: two queries, ≤ days × keys rows each."""
     since = datetime.combine(first, time(), tzinfo=zone).astimezone(UTC) - timedelta(hours=1)
-    rows = MessageHourStat.objects.filter(workspace=workspace, test=test, hour__gte=since)
-    rows = rows.annotate(day=TruncDate("hour", tzinfo=zone)).values("day", "dimension", "key")
-    return rows.annotate(total=Sum("n")).values_list("day", "dimension", "key", "total")
+    for model in (MessageHourStat, MessageStatDelta):
+        rows = model.objects.filter(workspace=workspace, test=test, hour__gte=since)
+        rows = rows.annotate(day=TruncDate("hour", tzinfo=zone)).values("day", "dimension", "key")
+        yield from rows.annotate(total=Sum("n")).values_list("day", "dimension", "key", "total")
 
 
 def _rate(counts: dict[str, int]) -> Decimal | None:
@@ -116,7 +118,7 @@ def _spend(workspace: Workspace, now: datetime) -> Decimal:
 
 def dashboard_summary(*, workspace: Workspace, test: bool, now: datetime) -> Summary:
     """Messages by status today / 7 / 30 days, delivery rates, failures per day by error code,
-    country and sender over 30 days, and spend against the limit: two queries."""
+    country and sender over 30 days, and spend against the limit: three queries."""
     zone = workspace_zone(workspace)
     today = now.astimezone(zone).date()
     days = [today - timedelta(days=n) for n in range(DAYS - 1, -1, -1)]

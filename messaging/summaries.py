@@ -15,11 +15,14 @@ What is counted (outbound only: the dashboard is about sends; inbound `received`
   catalogue code (`unknown` when none), the recipient's country (ISO 3166 alpha-2 by longest
   dialling prefix in DialPrefix; `ZZ` when unknown) and the sender number.
 
-Hot rows: a message touches one or two rows of its creation hour, so concurrent sends of one
-workspace meet on the current hour's `queued` row, held from the message's INSERT to the commit
-of its (short) transaction. The send already holds the month's spend row for as long, so this
-adds no new wait to the send path (see the bench numbers in the branch's report). Each trigger
-statement writes its rows in key order, so two transactions never take them in opposite orders.
+Hot rows: on PostgreSQL the triggers never update a summary row. They append their statement's
+grouped deltas to MessageStatDelta (inserts only: no row a second transaction could wait on),
+and `fold` (run by the messaging sweep every 15 s, bounded) moves them into the hourly rows in
+short transactions of its own. Readers add the deltas not yet folded, so the numbers are exact
+at every moment. Updating the hourly rows in the changing transaction instead would hold the
+current hour's `queued` row from a campaign launch's first INSERT to its commit (every send of
+the workspace waiting behind it) and take it in the opposite order to the spend row a send
+holds (deadlocks). SQLite serializes writers anyway: there the triggers upsert directly.
 
 On SQLite, a migration that alters a column of messaging_message rebuilds the table and drops
 these triggers (as it does CampaignCounter's): it must call `install` again.
@@ -29,15 +32,16 @@ these triggers (as it does CampaignCounter's): it must call `install` again.
 # ruff: noqa: S608
 
 import phonenumbers
-from django.db import models
+from django.db import models, transaction
 
 from workspaces.models import ModeScopedModel
 
 FAILED_STATUSES = ("failed", "undelivered")
 DIMENSIONS = ("status", "error_code", "country", "sender")
 UNKNOWN_CODE, UNKNOWN_COUNTRY = "unknown", "ZZ"
-STAT_TABLE, MESSAGE_TABLE, PREFIX_TABLE = (
+STAT_TABLE, DELTA_TABLE, MESSAGE_TABLE, PREFIX_TABLE = (
     "messaging_messagehourstat",
+    "messaging_messagestatdelta",
     "messaging_message",
     "messaging_dialprefix",
 )
@@ -58,6 +62,20 @@ class MessageHourStat(ModeScopedModel):
                 name="message_hour_stat_unique",
             ),
         ]
+
+
+class MessageStatDelta(ModeScopedModel):
+    """A change to MessageHourStat not yet folded into it (PostgreSQL): triggers only append
+    here, so no transaction ever waits on another for a summary row."""
+
+    id = models.BigAutoField(primary_key=True)
+    hour = models.DateTimeField()
+    dimension = models.CharField(max_length=10)
+    key = models.CharField(max_length=64)
+    n = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "test", "hour"], name="message_stat_delta_ws")]
 
 
 class DialPrefix(models.Model):
@@ -160,6 +178,49 @@ def upsert(deltas: str) -> str:
     )
 
 
+def append(deltas: str) -> str:
+    """Append grouped deltas to the log (PostgreSQL's triggers): inserts only, no row locks."""
+    return (
+        f'INSERT INTO {DELTA_TABLE} (workspace_id, test, hour, dimension, "key", n) '
+        "SELECT workspace_id, test, hour, dimension, key, sum(d) "
+        f"FROM ({deltas}) deltas "
+        "GROUP BY workspace_id, test, hour, dimension, key HAVING sum(d) <> 0"
+    )
+
+
+FOLD = f"""
+WITH moved AS (
+  DELETE FROM {DELTA_TABLE} WHERE id IN (SELECT id FROM {DELTA_TABLE} ORDER BY id LIMIT %s)
+  RETURNING workspace_id, test, hour, dimension, "key", n
+)
+INSERT INTO {STAT_TABLE} (workspace_id, test, hour, dimension, "key", n)
+SELECT workspace_id, test, hour, dimension, "key", sum(n) FROM moved
+GROUP BY workspace_id, test, hour, dimension, "key" HAVING sum(n) <> 0
+ORDER BY workspace_id, test, hour, dimension, "key"
+ON CONFLICT (workspace_id, test, hour, dimension, "key")
+DO UPDATE SET n = {STAT_TABLE}.n + excluded.n
+"""
+
+
+def fold(connection, *, batch: int = 20_000, batches: int = 50) -> int:
+    """Move the log's deltas into the hourly rows (the messaging sweep, every 15 s): a bounded
+    job, each batch one short transaction. Readers add the log's rest, so a late fold only costs
+    read time. Two folds at once never count a delta twice: the second's DELETE skips the
+    rows the first removed. Returns the batches run."""
+    if connection.vendor != "postgresql":
+        return 0  # SQLite's triggers write the hourly rows themselves
+    folded = 0
+    for _ in range(batches):
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            cursor.execute(FOLD, [batch])
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {DELTA_TABLE})")
+            (left,) = cursor.fetchone()
+        folded += 1
+        if not left:
+            break
+    return folded
+
+
 def _row(alias: str) -> str:
     """A one-row subquery of a SQLite trigger's NEW or OLD row."""
     columns = ("workspace_id", "test", "created_at", "status", "error", "to_number", "from_number")
@@ -190,7 +251,7 @@ def postgres_triggers() -> list[str]:
         "WHERE o.status IS DISTINCT FROM n.status OR o.error IS DISTINCT FROM n.error"
     )
     pg = "postgresql"
-    update_body = upsert(
+    update_body = append(
         f"WITH moved_old AS MATERIALIZED ({moved.format(side='o')}), "
         f"moved_new AS MATERIALIZED ({moved.format(side='n')}) "
         f"{expand('moved_old', -1, pg)} UNION ALL {expand('moved_new', 1, pg)}"
@@ -198,7 +259,7 @@ def postgres_triggers() -> list[str]:
     return [
         f"""CREATE FUNCTION msg_stats_insert() RETURNS trigger AS $$
         BEGIN
-          {upsert(expand("new_rows", 1, "postgresql"))};
+          {append(expand("new_rows", 1, "postgresql"))};
           RETURN NULL;
         END $$ LANGUAGE plpgsql""",
         f"""CREATE FUNCTION msg_stats_update() RETURNS trigger AS $$
@@ -245,6 +306,7 @@ def rebuild(connection, *, workspace_id: str | None = None, batch: int = 50_000)
     params = [workspace_id] if workspace_id else []
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {STAT_TABLE} {where}", params)
+        cursor.execute(f"DELETE FROM {DELTA_TABLE} {where}", params)
         last = ""
         while True:
             cursor.execute(

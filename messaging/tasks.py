@@ -2,7 +2,9 @@
 beat know them by (queued tasks outlive a deploy), so they never change."""
 
 from celery import shared_task
+from django.db import connection
 
+from . import summaries
 from .actions import dispatch, reports, sweeps
 
 
@@ -30,9 +32,10 @@ def dispatch_booked(message_ids: list[str], start: float, step: float) -> None:
 @shared_task(name="messaging.tasks.sweep")
 def sweep() -> None:
     """Beat: due sends and retries, lost queued tasks, stuck sends, overdue settlements, each
-    provider's own sweep, and reports kept for ids stored since."""
+    provider's own sweep, reports kept for ids stored since, and the dashboard's summary deltas."""
     sweeps.sweep_due()
     sweeps.sweep_stuck_sending()
     sweeps.sweep_settle_overdue()
     sweeps.sweep_providers()
     reports.pending_reports_sweep()
+    summaries.fold(connection)

@@ -11,10 +11,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from ulid import ULID
 
-from messaging import pricing
+from messaging import pricing, summaries
 from messaging.models import Message, MessageEvent, Status
 from workspaces import clock
 from workspaces.errors import delivery_error
@@ -74,6 +74,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             insert(plan)
             charge(workspace, plan, test=test)
+        summaries.fold(connection)  # as the sweep would, now rather than within 15 s
         self.stdout.write(f"{slug}: {len(plan)} demo messages over {days} days")
 
 
