@@ -7,6 +7,8 @@ included, and the page reads the same whether or not the email belongs to anyone
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context, ratelimit
+import time
+
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
@@ -43,7 +45,7 @@ class AccountAdapter(DefaultAccountAdapter):
     def pre_authenticate(self, request: HttpRequest, **credentials) -> None:
         """Refuse a locked email before its password is even checked."""
         email = credentials.get("email") or credentials.get("username") or ""
-        if cache.get(_lock_key(email)):
+        if cache.get(_lock_key(email), 0) > time.time():
             raise self.validation_error("too_many_login_attempts")
         super().pre_authenticate(request, **credentials)
 
@@ -53,7 +55,9 @@ class AccountAdapter(DefaultAccountAdapter):
         key = self._get_login_attempts_cache_key(request, **credentials)
         if not ratelimit.consume(request, action="login_failed", key=key, dry_run=True):
             email = credentials.get("email") or credentials.get("username") or ""
-            cache.set(_lock_key(email), True, timeout=settings.LOGIN_LOCKOUT_SECONDS)
+            # The end time is the value (the cache's own expiry only tidies up after it).
+            until = time.time() + settings.LOGIN_LOCKOUT_SECONDS
+            cache.set(_lock_key(email), until, timeout=settings.LOGIN_LOCKOUT_SECONDS)
 
     def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
         """Setting up two-factor needs no re-check; removing it (or its codes) asks for a code."""
