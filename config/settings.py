@@ -58,6 +58,10 @@ INSTALLED_APPS = [
     "messaging",
     "campaigns",
     "console",
+    # allauth's models (two-factor authenticators); the accounts work configures it fully.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
 ]
 
 MIDDLEWARE = [
@@ -72,6 +76,7 @@ MIDDLEWARE = [
     "workspaces.middleware.ApiCsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "workspaces.middleware.ApiInputGuardMiddleware",
@@ -263,6 +268,8 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": ["pending", "running", "completed", "failed"],
         "MessageCategoryEnum": ["transactional", "marketing"],
         "ConsentCategoryEnum": ["marketing"],
+        "InvitationStatusEnum": ["pending", "accepted", "revoked", "expired"],
+        "MemberRoleEnum": "workspaces.scopes.ROLE_CHOICES",
     },
 }
 
