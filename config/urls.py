@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from console.views import join as console_join
 from messaging.providers.registry import provider_hooks
 from workspaces import views as workspace_views
 
@@ -23,6 +24,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include(api_v1)),
     path("w/", include("console.urls")),
+    # An invitation's (or an owner set-up) link: join a workspace (CONTRACT §11).
+    path("join/<str:key>/", console_join.join, name="join"),
     *provider_hooks(),  # each registered provider's callbacks, at hooks/<name>/
     re_path(r"^(api|hooks)/", workspace_views.api_not_found),
 ]
