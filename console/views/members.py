@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from workspaces import clock, members, selectors
 from workspaces.errors import TernError
 from workspaces.models import Invitation, Membership
-from workspaces.scopes import OWNER
+from workspaces.scopes import OWNER, ROLE_CHOICES
 from workspaces.services import member_actor
 
 from ..access import console_page
@@ -43,7 +43,8 @@ def _row(seat, member: Membership, roles: list[str]) -> dict:
 def members_page(request):
     """Members with their roles and actions, the invite form and the pending invitations."""
     seat = request.seat
-    roles = members.roles_up_to(seat.member.role)
+    labels = dict(ROLE_CHOICES)
+    roles = [(r, labels[r].capitalize()) for r in members.roles_up_to(seat.member.role)]
     now = clock.now()
     pending = [
         i
