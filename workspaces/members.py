@@ -287,7 +287,7 @@ def _narrow_tokens(member: Membership, role: str) -> list[str]:
 
 def _lock(member: Membership) -> Membership:
     locked = (
-        Membership.objects.select_for_update()
+        Membership.objects.select_for_update(of=("self",))
         .current()
         .filter(pk=member.pk)
         .select_related("user")

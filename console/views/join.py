@@ -39,7 +39,7 @@ def join(request, key: str):
     state = invitation.status_at(clock.now())
     context = {"invitation": invitation, "state": state, "path": request.path, "errors": {}}
     if state != Invitation.PENDING:
-        return render(request, "console/join.html", context, status=410)
+        return render(request, "console/join.html", context)
     situation = _situation(request, invitation)
     context["situation"] = situation
     if request.method == "POST" and situation in ("new", "setup", "join"):
@@ -57,7 +57,9 @@ def _accept(request, invitation: Invitation, context: dict):
         )
     except TernError as error:
         context.update(error=error, errors=error.details, name=name)
-        return render(request, "console/join.html", context, status=error.http_status)
+        # 200, not the error's status: Django logs 4xx responses with their path, and the path
+        # holds a key that still works.
+        return render(request, "console/join.html", context)
     if context["situation"] != "join":
         login(request, membership.user, backend=BACKEND)
     return redirect("console:dashboard", slug=invitation.workspace.slug)
