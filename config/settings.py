@@ -265,6 +265,8 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": ["pending", "running", "completed", "failed"],
         "MessageCategoryEnum": ["transactional", "marketing"],
         "ConsentCategoryEnum": ["marketing"],
+        "InvitationStatusEnum": ["pending", "accepted", "revoked", "expired"],
+        "MemberRoleEnum": "workspaces.scopes.ROLE_CHOICES",
     },
 }
 

@@ -67,7 +67,8 @@ class Seat:
 def memberships_of(user) -> list[Membership]:
     """The person's memberships, their workspaces loaded, by workspace name."""
     return list(
-        Membership.objects.filter(user=user)
+        Membership.objects.current()
+        .filter(user=user)
         .select_related("workspace")
         .order_by("workspace__name", "workspace__slug")
     )
@@ -76,7 +77,8 @@ def memberships_of(user) -> list[Membership]:
 def seat_for(request, slug: str) -> Seat:
     """The signed-in person's seat in the workspace named by the slug, or 404."""
     member = (
-        Membership.objects.filter(workspace__slug=slug, user=request.user)
+        Membership.objects.current()
+        .filter(workspace__slug=slug, user=request.user)
         .select_related("workspace", "user")
         .first()
     )
@@ -88,7 +90,7 @@ def seat_for(request, slug: str) -> Seat:
 
 def needs_two_factor(request) -> bool:
     """The workspace requires two-factor and this person has none yet (tokens are unaffected)."""
-    if not getattr(request.seat.workspace, "require_two_factor", False):
+    if not request.seat.workspace.require_two_factor:
         return False
     return not has_two_factor(request.user)
 

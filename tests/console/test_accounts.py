@@ -222,18 +222,11 @@ def test_logout_needs_post(client, owner):
 
 
 @pytest.fixture
-def requiring_two_factor(tenant, monkeypatch):
-    """Workspace A requires two-factor (a property until the model field exists)."""
+def requiring_two_factor(tenant):
+    """Workspace A requires two-factor."""
     from workspaces.models import Workspace
 
-    field_names = {f.name for f in Workspace._meta.get_fields()}
-    if "require_two_factor" in field_names:
-        Workspace.objects.filter(pk=tenant.workspace.pk).update(require_two_factor=True)
-    else:
-        slug = tenant.workspace.slug
-        monkeypatch.setattr(
-            Workspace, "require_two_factor", property(lambda w: w.slug == slug), raising=False
-        )
+    Workspace.objects.filter(pk=tenant.workspace.pk).update(require_two_factor=True)
     return tenant
 
 

@@ -10,6 +10,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from console.access import MANAGER
+from tests.support.factories import member
+from tests.support.objects import OBJECT_OF
+from workspaces.models import Invitation
 from workspaces.scopes import MANAGER_ROLES, ROLE_SCOPES
 
 
@@ -33,6 +36,8 @@ def console_patterns():
 
 # How to fill each URL part for workspace A (tenant): a function of the tenant giving a value.
 SAMPLES = {
+    "invitation_id": lambda t: OBJECT_OF[Invitation](t).pk,
+    "member_id": lambda t: member(t.workspace, "viewer").pk,
     "slug": lambda t: t.workspace.slug,
 }
 
