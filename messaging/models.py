@@ -212,3 +212,6 @@ class PendingReport(models.Model):
 
 # Refused sends and provider exchanges (CONTRACT §13) live in their own module.
 from .records import ProviderExchange, Refusal  # noqa: E402, F401
+
+# The dashboard's hourly summaries, kept by database triggers (messaging/summaries.py).
+from .summaries import DialPrefix, MessageHourStat  # noqa: E402, F401
