@@ -5,8 +5,8 @@ The demo's secrets are kept in var/demo.json (git-ignored, mode 0600) so that a 
 """
 
 import json
-from io import StringIO
 import secrets
+from io import StringIO
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
