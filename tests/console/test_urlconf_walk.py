@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from console.access import MANAGER
+from tests.support.factories import message_for
 from workspaces.scopes import MANAGER_ROLES, ROLE_SCOPES
 
 
@@ -33,6 +34,7 @@ def console_patterns():
 
 # How to fill each URL part for workspace A (tenant): a function of the tenant giving a value.
 SAMPLES = {
+    "message_id": lambda t: message_for(t.workspace, t.sender).id,
     "slug": lambda t: t.workspace.slug,
 }
 
