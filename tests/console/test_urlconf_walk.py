@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from console.access import MANAGER
-from tests.support.factories import member
+from tests.support.factories import member, message_for
 from tests.support.objects import OBJECT_OF
 from workspaces.models import Invitation
 from workspaces.scopes import MANAGER_ROLES, ROLE_SCOPES
@@ -38,6 +38,7 @@ def console_patterns():
 SAMPLES = {
     "invitation_id": lambda t: OBJECT_OF[Invitation](t).pk,
     "member_id": lambda t: member(t.workspace, "viewer").pk,
+    "message_id": lambda t: message_for(t.workspace, t.sender).id,
     "slug": lambda t: t.workspace.slug,
 }
 
