@@ -6,17 +6,21 @@ import re
 from datetime import timedelta
 
 import pytest
+import requests
 from django.test import Client
 from django.utils import timezone
 
 from webhooks.events import emit
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.services import endpoints as endpoint_services
+from webhooks.services.delivery import delivery_attempt
 from workspaces.audit import Actor
 from workspaces.models import ApiToken, AuditEvent, Sender
 from workspaces.services import hash_secret
 
+from ..support.browser import assert_accessible
 from ..support.factories import next_number, token_for
+from ..support.receiver import Answer, Receiver, verify
 
 pytestmark = pytest.mark.django_db
 
@@ -342,3 +346,76 @@ def test_another_workspaces_number_is_sender_in_use(tenant, other_tenant, people
     assert not Sender.objects.filter(
         workspace=tenant.workspace, number=other_tenant.sender.number
     ).exists()
+
+
+# --- in a real browser ----------------------------------------------------------------------
+
+browser = pytest.mark.django_db(transaction=True)
+
+
+@browser
+def test_browser_token_made_on_the_page_calls_the_api(page_as, live_server, tenant, people):
+    page = page_as(people[("A", "agent")])
+    page.goto(dev_url(tenant))
+    tokens = page.get_by_role("region", name="API tokens")
+    tokens.get_by_label("Name").fill("laptop")
+    tokens.get_by_label("Mode").select_option("live")
+    tokens.get_by_label("messages:read", exact=True).check()
+    assert tokens.get_by_label("workspace:manage").count() == 0
+    tokens.get_by_role("button", name="Create token").click()
+    secret = page.get_by_label("Token secret").input_value()
+    assert secret.startswith("tern_live_")
+    assert_accessible(page)
+    answer = requests.get(
+        live_server.url + "/api/v1/messages",
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    page.goto(dev_url(tenant))
+    assert page.get_by_label("Token secret").count() == 0
+    row = page.get_by_role("row").filter(has_text="laptop")
+    row.get_by_role("button", name="Revoke").click()
+    row.get_by_role("dialog", name="Revoke").get_by_role("button", name="Confirm").click()
+    page.get_by_text("revoked.").wait_for()
+    again = requests.get(
+        live_server.url + "/api/v1/messages",
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=10,
+    )
+    assert again.status_code == 401
+
+
+@browser
+def test_browser_failed_delivery_replayed_from_the_log(page_as, tenant, people):
+    with Receiver([Answer(500, body=b"<b>down</b> for maintenance")]) as receiver:
+        page = page_as(people[("A", "owner")])
+        page.goto(dev_url(tenant))
+        hooks = page.get_by_role("region", name="Webhook endpoints")
+        hooks.get_by_label("URL").fill(receiver.url)
+        hooks.get_by_label("All events").check()
+        hooks.get_by_role("button", name="Add endpoint").click()
+        secret = page.get_by_role("textbox", name="Signing secret").input_value()
+        assert_accessible(page)
+        endpoint = WebhookEndpoint.objects.get(workspace=tenant.workspace)
+        page.get_by_role("link", name=receiver.url).click()
+        page.get_by_role("button", name="Send test event").click()
+        page.get_by_text("Test event sent").wait_for()
+        delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+        delivery_attempt(delivery_id=delivery.id)  # the worker's attempt, in process: HTTP 500
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(status="failed", next_retry_at=None)
+        page.reload()
+        row = page.get_by_role("row").filter(has_text=delivery.id)
+        assert "failed" in row.inner_text() and "HTTP 500" in row.inner_text()
+        row.get_by_text("Response body and attempts").click()
+        assert "<b>down</b> for maintenance" in row.inner_text()  # shown as text, not markup
+        assert_accessible(page)
+        row.get_by_role("button", name="Replay").click()
+        page.get_by_text(f"Delivery {delivery.id} queued again.").wait_for()
+        delivery_attempt(delivery_id=delivery.id)  # the replay's attempt: HTTP 200
+        page.reload()
+        row = page.get_by_role("row").filter(has_text=delivery.id)
+        assert "succeeded" in row.inner_text()
+    first, second = receiver.requests
+    assert first.webhook_id == second.webhook_id == delivery.event_id
+    assert verify(second, secret)["type"] == "ping"

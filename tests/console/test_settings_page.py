@@ -9,6 +9,8 @@ from django.test import Client
 from console.forms.settings import FIELD_TEXT, writable_fields
 from workspaces.models import AuditEvent, Workspace
 
+from ..support.browser import assert_accessible
+
 pytestmark = pytest.mark.django_db
 
 
@@ -161,3 +163,28 @@ def test_changing_the_slug_leads_to_the_new_address(tenant, people):
         settings_url(tenant), form_of(tenant, slug="renamed-space")
     )
     assert response.status_code == 302 and response["Location"] == "/w/renamed-space/settings/"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_browser_settings_saved_and_readable(page_as, tenant, people):
+    page = page_as(people[("A", "owner")])
+    page.goto(settings_url(tenant))
+    assert_accessible(page)
+    page.get_by_label("Rate limit per second").fill("25")
+    page.get_by_label("Help text").fill("Acme alerts. Reply STOP to opt out. help@acme.test")
+    page.get_by_label("Test mode").check()
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Settings saved.").wait_for()
+    ws = Workspace.objects.get(pk=tenant.workspace.pk)
+    assert ws.rate_limit_per_second == 25 and ws.test_mode is True
+    assert ws.help_text.startswith("Acme alerts.")
+    page.get_by_label("Rate limit per second").fill("0")
+    page.get_by_role("button", name="Save").click()
+    assert page.get_by_role("alert").inner_text().startswith("The request is malformed.")
+    assert page.get_by_label("Rate limit per second").get_attribute("aria-invalid") == "true"
+    assert_accessible(page)
+    viewer = page_as(people[("A", "viewer")])
+    viewer.goto(settings_url(tenant))
+    assert viewer.get_by_role("button", name="Save").count() == 0
+    assert "Acme alerts." in viewer.get_by_role("main").inner_text()
+    assert_accessible(viewer)
