@@ -9,6 +9,7 @@ it again.
 from dataclasses import dataclass
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -17,6 +18,9 @@ from workspaces.models import Membership, Workspace
 from workspaces.scopes import MANAGER_ROLES, scopes_for_role
 
 TEST_DATA_SESSION_KEY = "console_test_data"
+SESSION_ENDED = (
+    "Your session ended before the form was sent, so nothing was saved. Sign in and send it again."
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ def console_page(scope: str | None = None, *, post: str | None = None):
         @wraps(view)
         def wrapped(request, slug: str, *args, **kwargs):
             if not request.user.is_authenticated:
+                if request.method == "POST":  # a form posted after its session ended says so
+                    messages.warning(request, SESSION_ENDED)
                 return redirect_to_login(request.get_full_path())
             request.seat = seat_for(request, slug)
             if scope is not None:
