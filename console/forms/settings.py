@@ -76,7 +76,7 @@ FIELD_TEXT = {
         "Time zone",
         "An IANA time zone name (e.g. America/New_York): the console's “today” and the times it "
         "shows. Default UTC.",
-        "",
+        "timezone",
     ),
     "help_text": (
         "Help text",

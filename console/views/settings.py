@@ -1,6 +1,9 @@
 """The Settings page (CONTRACT §12): the workspace's settings as `GET/PATCH /api/v1/workspace`
 has them, validated by the same serializer and saved, audited, by the same service."""
 
+from functools import lru_cache
+from zoneinfo import available_timezones
+
 from django.shortcuts import redirect, render
 
 from workspaces import selectors, services
@@ -16,6 +19,12 @@ from .workspace_time import in_workspace_time
 MANAGE = "workspace:manage"
 
 
+@lru_cache(maxsize=1)
+def zone_names() -> list[str]:
+    """IANA time zone names, offered as one types a `Time zone` (the serializer decides)."""
+    return sorted(available_timezones())
+
+
 def _render(request, *, values=None, errors=None, status=200):
     seat = request.seat
     context = {
@@ -23,6 +32,7 @@ def _render(request, *, values=None, errors=None, status=200):
         "can_edit": seat.can(MANAGE),
         "senders": selectors.sender_list(workspace=seat.workspace).order_by("number"),
         "facts": WorkspaceSerializer(seat.workspace).data,
+        "zone_names": zone_names(),
     }
     return render(request, "console/settings.html", context, status=status)
 

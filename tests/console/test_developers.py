@@ -73,6 +73,7 @@ def test_agent_creates_own_token_within_role_and_sees_its_secret_once(tenant, pe
     secret = shown_secret(response)
     assert secret and secret.startswith("tern_live_")
     assert "won't be shown again" in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
     token = ApiToken.objects.get(name="ci bot")
     assert token.workspace_id == tenant.workspace.id
     assert token.created_by.user == people[("A", "agent")]

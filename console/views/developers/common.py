@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 
 from webhooks import selectors as webhook_selectors
 from webhooks.api.serializers import SUBSCRIBABLE
@@ -86,4 +87,11 @@ def render_developers(
         "can_webhooks": seat.can(WEBHOOKS),
         "can_manage": seat.can(MANAGE),
     }
-    return render(request, "console/developers.html", context, status=status)
+    return secret_safe(render(request, "console/developers.html", context, status=status), secret)
+
+
+def secret_safe(response, secret):
+    """A page showing a secret is never kept by the browser's cache or back button."""
+    if secret is not None:
+        add_never_cache_headers(response)  # no-store included
+    return response

@@ -19,7 +19,7 @@ from ...feedback import show_error, show_success
 from ...forms import FormState, validation_error
 from ...forms.developers import endpoint_data, replay_range_data
 from ..workspace_time import in_workspace_time
-from .common import WEBHOOKS, NewSecret, render_developers
+from .common import WEBHOOKS, NewSecret, render_developers, secret_safe
 
 PAGE_SIZE = 25
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -92,7 +92,8 @@ def render_endpoint(request, endpoint, *, secret=None, replay_form=None, status=
         "secret": secret,
         "replay_form": replay_form or FormState(),
     }
-    return render(request, "console/developers_endpoint.html", context, status=status)
+    response = render(request, "console/developers_endpoint.html", context, status=status)
+    return secret_safe(response, secret)
 
 
 @console_page(WEBHOOKS)
