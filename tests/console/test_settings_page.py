@@ -188,3 +188,23 @@ def test_browser_settings_saved_and_readable(page_as, tenant, people):
     assert viewer.get_by_role("button", name="Save").count() == 0
     assert "Acme alerts." in viewer.get_by_role("main").inner_text()
     assert_accessible(viewer)
+
+
+needs_zone = pytest.mark.skipif(
+    not hasattr(Workspace, "timezone"), reason="Workspace.timezone arrives with the members work"
+)
+
+
+@needs_zone
+def test_time_zone_and_two_factor_come_from_the_serializer(tenant, people):
+    owner = client_for(people[("A", "owner")])
+    page = owner.get(settings_url(tenant)).content.decode()
+    assert ">Time zone</label>" in page and ">Require two-factor</label>" in page
+    assert '<option value="America/New_York">' in page
+    refused = owner.post(settings_url(tenant), form_of(tenant, timezone="Mars/Olympus"))
+    assert refused.status_code == 400
+    assert 'id="set-timezone-errors"' in refused.content.decode()
+    owner.post(settings_url(tenant), form_of(tenant, timezone="America/New_York"))
+    assert Workspace.objects.get(pk=tenant.workspace.pk).timezone == "America/New_York"
+    developers = owner.get(f"/w/{tenant.workspace.slug}/developers/").content.decode()
+    assert " EST</td>" in developers or " EDT</td>" in developers  # times in the zone

@@ -10,6 +10,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from console.access import MANAGER
+from tests.support.objects import OBJECT_OF
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 from workspaces.scopes import MANAGER_ROLES, ROLE_SCOPES
 
 
@@ -33,33 +35,12 @@ def console_patterns():
 
 # How to fill each URL part for workspace A (tenant): a function of the tenant giving a value.
 SAMPLES = {
-    "delivery_id": lambda t: sample_delivery(t).id,
-    "endpoint_id": lambda t: sample_delivery(t).endpoint_id,
+    "delivery_id": lambda t: OBJECT_OF[WebhookDelivery](t).pk,
+    "endpoint_id": lambda t: OBJECT_OF[WebhookEndpoint](t).pk,
     "sender_id": lambda t: t.sender.id,
     "slug": lambda t: t.workspace.slug,
     "token_id": lambda t: t.tokens[("viewer", "live")].id,
 }
-
-
-def sample_delivery(tenant):
-    """A live endpoint of the tenant with one delivery (made once per tenant)."""
-    from webhooks.events import emit
-    from webhooks.models import WebhookDelivery
-    from webhooks.services.endpoints import endpoint_create
-    from workspaces.audit import Actor
-
-    found = WebhookDelivery.objects.for_workspace(tenant.workspace).first()
-    if found is None:
-        endpoint_create(
-            workspace_id=tenant.workspace.id,
-            test=False,
-            url="http://127.0.0.1:9/hook",
-            events=["*"],
-            actor=Actor.system("url walk"),
-        )
-        emit(workspace_id=tenant.workspace.id, test=False, type="ping", data={})
-        found = WebhookDelivery.objects.for_workspace(tenant.workspace).get()
-    return found
 
 
 def url_for(route: str, tenant) -> str:
