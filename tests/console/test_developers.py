@@ -173,6 +173,8 @@ def test_other_workspaces_ids_are_404(tenant, other_tenant, people):
         f"endpoints/{theirs_endpoint.id}/rotate-secret/",
         f"endpoints/{theirs_endpoint.id}/test/",
         f"endpoints/{theirs_endpoint.id}/replay/",
+        f"endpoints/{theirs_endpoint.id}/enabled/",
+        f"endpoints/{theirs_endpoint.id}/delete/",
         f"deliveries/{theirs_delivery.id}/replay/",
         f"senders/{other_tenant.sender.id}/remove/",
     ):
@@ -247,6 +249,35 @@ def test_send_test_event_makes_a_ping_delivery(tenant, people):
     assert response.status_code == 302
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
     assert delivery.event.type == "ping"
+
+
+def test_disable_refuses_replays_until_enabled_again(tenant, people):
+    endpoint = make_endpoint(tenant)
+    delivery = failed_delivery(endpoint)
+    owner = client_for(people[("A", "owner")])
+    owner.post(dev_url(tenant, f"endpoints/{endpoint.id}/enabled/"), {"enabled": "false"})
+    endpoint.refresh_from_db()
+    assert endpoint.enabled is False and endpoint.disabled_reason == "disabled by a user"
+    response = owner.post(dev_url(tenant, f"deliveries/{delivery.id}/replay/"), follow=True)
+    assert "The endpoint is disabled." in response.content.decode()
+    delivery.refresh_from_db()
+    assert delivery.status == "failed"
+    owner.post(dev_url(tenant, f"endpoints/{endpoint.id}/enabled/"), {"enabled": "true"})
+    endpoint.refresh_from_db()
+    assert endpoint.enabled is True and endpoint.disabled_at is None
+    owner.post(dev_url(tenant, f"deliveries/{delivery.id}/replay/"))
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
+
+
+def test_delete_endpoint(tenant, people):
+    endpoint = make_endpoint(tenant)
+    response = client_for(people[("A", "admin")]).post(
+        dev_url(tenant, f"endpoints/{endpoint.id}/delete/")
+    )
+    assert response.status_code == 302 and response["Location"] == dev_url(tenant)
+    assert not WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
+    assert AuditEvent.objects.filter(action="webhook_endpoint.deleted").exists()
 
 
 def test_delivery_log_shows_response_bodies_escaped(tenant, people):
@@ -420,3 +451,15 @@ def test_browser_failed_delivery_replayed_from_the_log(page_as, tenant, people):
     first, second = receiver.requests
     assert first.webhook_id == second.webhook_id == delivery.event_id
     assert verify(second, secret)["type"] == "ping"
+
+
+@browser
+def test_browser_pages_fit_a_phone(page_as, tenant, people):
+    endpoint = make_endpoint(tenant)
+    failed_delivery(endpoint)
+    page = page_as(people[("A", "owner")], width=390, height=800)
+    for url in (dev_url(tenant), dev_url(tenant, f"endpoints/{endpoint.id}/")):
+        page.goto(url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{url} scrolls sideways at phone width ({width}px)"
+    assert_accessible(page)

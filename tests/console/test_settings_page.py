@@ -183,8 +183,9 @@ def test_browser_settings_saved_and_readable(page_as, tenant, people):
     assert page.get_by_role("alert").inner_text().startswith("The request is malformed.")
     assert page.get_by_label("Rate limit per second").get_attribute("aria-invalid") == "true"
     assert_accessible(page)
-    viewer = page_as(people[("A", "viewer")])
+    viewer = page_as(people[("A", "viewer")], width=390, height=800)
     viewer.goto(settings_url(tenant))
+    assert viewer.evaluate("document.documentElement.scrollWidth") <= 390
     assert viewer.get_by_role("button", name="Save").count() == 0
     assert "Acme alerts." in viewer.get_by_role("main").inner_text()
     assert_accessible(viewer)

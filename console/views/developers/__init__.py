@@ -29,6 +29,10 @@ urlpatterns = [
         name="endpoint_rotate_secret",
     ),
     path("endpoints/<str:endpoint_id>/test/", webhooks.endpoint_send_test, name="endpoint_test"),
+    path(
+        "endpoints/<str:endpoint_id>/enabled/", webhooks.endpoint_enabled, name="endpoint_enabled"
+    ),
+    path("endpoints/<str:endpoint_id>/delete/", webhooks.endpoint_delete, name="endpoint_delete"),
     path("endpoints/<str:endpoint_id>/replay/", webhooks.endpoint_replay, name="endpoint_replay"),
     path("deliveries/<str:delivery_id>/replay/", webhooks.delivery_replay, name="delivery_replay"),
     path("senders/", senders.sender_create, name="sender_create"),

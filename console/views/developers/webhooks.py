@@ -91,6 +91,7 @@ def render_endpoint(request, endpoint, *, secret=None, replay_form=None, status=
         "statuses": STATUSES,
         "secret": secret,
         "replay_form": replay_form or FormState(),
+        "disable": {"enabled": "false"},
     }
     response = render(request, "console/developers_endpoint.html", context, status=status)
     return secret_safe(response, secret)
@@ -116,6 +117,31 @@ def endpoint_rotate_secret(request, endpoint_id: str):
     show_success(request, "Secret rotated: the old one keeps signing for 24 hours.")
     shown = NewSecret(f"New signing secret for {endpoint.url}", "Signing secret", secret)
     return render_endpoint(request, endpoint, secret=shown)
+
+
+@console_page(post=WEBHOOKS)
+@require_POST
+def endpoint_enabled(request, endpoint_id: str):
+    """Turn deliveries to the endpoint on (a fresh start) or off, as the API's PATCH does."""
+    seat = request.seat
+    endpoint = _endpoint(seat, endpoint_id)
+    enabled = request.POST.get("enabled") == "true"
+    endpoints.endpoint_update(
+        endpoint=endpoint, changes={"enabled": enabled}, actor=_actor(seat), ip=client_ip(request)
+    )
+    show_success(request, f"Endpoint {'enabled' if enabled else 'disabled'}.")
+    return redirect("console:endpoint", slug=seat.workspace.slug, endpoint_id=endpoint.id)
+
+
+@console_page(post=WEBHOOKS)
+@require_POST
+def endpoint_delete(request, endpoint_id: str):
+    """Remove the endpoint and its deliveries (the events stay)."""
+    seat = request.seat
+    endpoint = _endpoint(seat, endpoint_id)
+    endpoints.endpoint_delete(endpoint=endpoint, actor=_actor(seat), ip=client_ip(request))
+    show_success(request, f"Endpoint {endpoint.url} deleted.")
+    return redirect("console:developers", slug=seat.workspace.slug)
 
 
 @console_page(post=WEBHOOKS)
