@@ -161,9 +161,11 @@ def form_data(post) -> dict:
     }
 
 
-def form_fields(workspace, *, values: dict | None = None, errors: dict | None = None) -> list:
-    """The inputs to render: the workspace's values (or those posted) and their errors."""
-    current = WorkspaceSerializer(workspace).data
+def form_fields(
+    workspace, current: dict, *, values: dict | None = None, errors: dict | None = None
+) -> list:
+    """The inputs to render: the workspace's values as the API shows them (`current`), or those
+    posted, and their errors."""
     values, errors = values or {}, errors or {}
     rows = []
     for name, field in writable_fields().items():

@@ -27,11 +27,12 @@ def zone_names() -> list[str]:
 
 def _render(request, *, values=None, errors=None, status=200):
     seat = request.seat
+    current = WorkspaceSerializer(seat.workspace).data
     context = {
-        "fields": form_fields(seat.workspace, values=values, errors=errors),
+        "fields": form_fields(seat.workspace, current, values=values, errors=errors),
         "can_edit": seat.can(MANAGE),
         "senders": selectors.sender_list(workspace=seat.workspace).order_by("number"),
-        "facts": WorkspaceSerializer(seat.workspace).data,
+        "facts": current,
         "zone_names": zone_names(),
     }
     return render(request, "console/settings.html", context, status=status)

@@ -137,6 +137,13 @@ def test_others_tokens_are_invisible_without_workspace_manage(tenant, people):
     assert owners.prefix in admin_page and tenant.tokens[("agent", "live")].prefix in admin_page
 
 
+def test_an_expired_token_says_so(tenant, people):
+    past = timezone.now() - timedelta(days=1)
+    token_for(tenant.workspace, "viewer", scopes=["messages:read"], expires_at=past)
+    page = client_for(people[("A", "viewer")]).get(dev_url(tenant)).content.decode()
+    assert page.count("(expired)") == 1
+
+
 def test_revoking_own_token_needs_no_manage_but_others_do(tenant, people):
     agent = client_for(people[("A", "agent")])
     own, others = tenant.tokens[("agent", "live")], tenant.tokens[("viewer", "live")]

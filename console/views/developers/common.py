@@ -7,6 +7,7 @@ from django.utils.cache import add_never_cache_headers
 
 from webhooks import selectors as webhook_selectors
 from webhooks.api.serializers import SUBSCRIBABLE
+from workspaces import clock
 from workspaces import selectors as workspace_selectors
 from workspaces.models import ApiToken, Sender
 
@@ -46,6 +47,7 @@ def token_section(seat: Seat, form: FormState | None) -> dict:
         "scope_choices": sorted(seat.scopes),
         "token_form": form or FormState(values={"mode": default_mode(seat), "scopes": []}),
         "can_manage_tokens": seat.can(MANAGE),
+        "now": clock.now(),
     }
 
 
