@@ -1,8 +1,8 @@
 """The console's pages under /w/{slug}/ (CONTRACT §12)."""
 
-from django.urls import path
+from django.urls import include, path
 
-from .views import home, members, messages
+from .views import developers, home, members, messages, settings
 
 app_name = "console"
 
@@ -47,4 +47,6 @@ urlpatterns = [
         name="message_replay",
     ),
     path("<slug:slug>/refusals/", messages.refusal_list, name="refusals"),
+    path("<slug:slug>/developers/", include(developers.urlpatterns)),
+    path("<slug:slug>/settings/", settings.settings_page, name="settings"),
 ]
