@@ -9,14 +9,21 @@ it again.
 from dataclasses import dataclass
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.shortcuts import redirect
 
 from workspaces.models import Membership, Workspace
 from workspaces.scopes import MANAGER_ROLES, scopes_for_role
 
+from .two_factor import has_two_factor
+
 TEST_DATA_SESSION_KEY = "console_test_data"
+SESSION_ENDED = (
+    "Your session ended before the form was sent, so nothing was saved. Sign in and send it again."
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,8 @@ class Seat:
 def memberships_of(user) -> list[Membership]:
     """The person's memberships, their workspaces loaded, by workspace name."""
     return list(
-        Membership.objects.filter(user=user)
+        Membership.objects.current()
+        .filter(user=user)
         .select_related("workspace")
         .order_by("workspace__name", "workspace__slug")
     )
@@ -69,7 +77,8 @@ def memberships_of(user) -> list[Membership]:
 def seat_for(request, slug: str) -> Seat:
     """The signed-in person's seat in the workspace named by the slug, or 404."""
     member = (
-        Membership.objects.filter(workspace__slug=slug, user=request.user)
+        Membership.objects.current()
+        .filter(workspace__slug=slug, user=request.user)
         .select_related("workspace", "user")
         .first()
     )
@@ -77,6 +86,13 @@ def seat_for(request, slug: str) -> Seat:
         raise Http404("No such workspace.")
     is_test = bool(request.session.get(TEST_DATA_SESSION_KEY, {}).get(member.workspace_id))
     return Seat(workspace=member.workspace, member=member, is_test=is_test)
+
+
+def needs_two_factor(request) -> bool:
+    """The workspace requires two-factor and this person has none yet (tokens are unaffected)."""
+    if not request.seat.workspace.require_two_factor:
+        return False
+    return not has_two_factor(request.user)
 
 
 MANAGER = "manager"  # `post=MANAGER`: only owner/admin may post (CONTRACT §2's role rules)
@@ -93,8 +109,13 @@ def console_page(scope: str | None = None, *, post: str | None = None):
         @wraps(view)
         def wrapped(request, slug: str, *args, **kwargs):
             if not request.user.is_authenticated:
+                if request.method == "POST":  # a form posted after its session ended says so
+                    messages.warning(request, SESSION_ENDED)
                 return redirect_to_login(request.get_full_path())
             request.seat = seat_for(request, slug)
+            if needs_two_factor(request):
+                messages.info(request, "This workspace requires two-factor: set it up to continue.")
+                return redirect("/account/two-factor/")
             if scope is not None:
                 request.seat.require(scope)
             if request.method == "POST" and post is not None:

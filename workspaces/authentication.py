@@ -46,7 +46,7 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise TernError("unauthorized", "The token has been revoked.")
         if token.expires_at is not None and token.expires_at <= clock.now():
             raise TernError("unauthorized", "The token has expired.")
-        if not token.created_by.user.is_active:
+        if token.created_by.removed_at is not None or not token.created_by.user.is_active:
             raise TernError("unauthorized", "The token's creator is no longer active.")
         return token
 

@@ -1,8 +1,11 @@
 """Workspaces and what hangs off them directly: members, tokens, senders, spend, the audit log."""
 
 from decimal import Decimal
+from functools import lru_cache
+from zoneinfo import available_timezones
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -28,7 +31,21 @@ WORKSPACE_SETTINGS = (
     "help_text",
     "blocked_terms",
     "provider",
+    "require_two_factor",
+    "timezone",
 )
+
+
+@lru_cache(maxsize=1)
+def timezone_names() -> frozenset[str]:
+    """Every IANA time zone name this machine's tz database knows."""
+    return frozenset(available_timezones())
+
+
+def validate_timezone(value: str) -> None:
+    """An IANA time zone name, such as `America/New_York` or `UTC`."""
+    if value not in timezone_names():
+        raise ValidationError(f"{value!r} is not an IANA time zone name (e.g. America/New_York).")
 
 
 class Workspace(models.Model):
@@ -61,6 +78,10 @@ class Workspace(models.Model):
     price_overrides = models.JSONField(default=dict, blank=True)
     # Set by staff only; overrides SMS_PROVIDER for this workspace.
     provider = models.CharField(max_length=32, blank=True, default="")
+    # Members without two-factor are sent to its set-up page in the console (not API tokens).
+    require_two_factor = models.BooleanField(default=False)
+    # The console's "today" and the times it shows (CONTRACT §2).
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -103,18 +124,35 @@ class ModeScopedModel(WorkspaceScopedModel):
         abstract = True
 
 
-class Membership(WorkspaceScopedModel):
-    """A person's role in a workspace."""
+class MembershipQuerySet(WorkspaceScopedQuerySet):
+    """Memberships; `current()` leaves out the removed ones."""
 
+    def current(self):
+        """Members now: not removed, not left."""
+        return self.filter(removed_at=None)
+
+
+class Membership(WorkspaceScopedModel):
+    """A person's role in a workspace, kept after removal (their tokens and invitations point
+    here); a person invited again gets a new row, so the old one keeps its history."""
+
+    id = PrefixedIdField("mem")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=20, choices=ROLE_CHOICES)
     created_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["workspace", "user"], name="membership_unique_user")
+            models.UniqueConstraint(
+                fields=["workspace", "user"],
+                condition=models.Q(removed_at=None),
+                name="membership_unique_current_user",
+            )
         ]
 
     def __str__(self) -> str:
@@ -144,6 +182,42 @@ class ApiToken(WorkspaceScopedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class Invitation(WorkspaceScopedModel):
+    """An emailed link to join a workspace with a role (or, kind `owner_setup`, the link
+    `create_workspace` prints for the owner to set a password); its key is stored hashed."""
+
+    INVITE, OWNER_SETUP = "invite", "owner_setup"
+    PENDING, ACCEPTED, REVOKED, EXPIRED = "pending", "accepted", "revoked", "expired"
+    STATUS_CHOICES = [(s, s) for s in (PENDING, ACCEPTED, REVOKED)]
+    id = PrefixedIdField("inv")
+    kind = models.CharField(
+        max_length=12, choices=[(INVITE, "invite"), (OWNER_SETUP, "owner set-up")], default=INVITE
+    )
+    email = models.EmailField(max_length=254)  # stored lower-case
+    role = models.CharField(max_length=20, choices=ROLE_CHOICES)
+    key_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=STATUS_CHOICES, default=PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "email"], name="invitation_ws_email")]
+
+    def status_at(self, now) -> str:
+        """pending, accepted, revoked, or expired (a pending one past its expiry)."""
+        if self.status == self.PENDING and self.expires_at <= now:
+            return self.EXPIRED
+        return self.status
+
+    def __str__(self) -> str:
+        return f"{self.email} as {self.role} ({self.status})"
 
 
 class Sender(WorkspaceScopedModel):

@@ -1,7 +1,8 @@
 """How tokens, the workspace, senders and audit events look from outside (CONTRACT §2, §9)."""
 
+from . import clock
 from .clock import isoformat
-from .models import ApiToken, AuditEvent, Sender, Workspace
+from .models import ApiToken, AuditEvent, Invitation, Membership, Sender, Workspace
 from .selectors import month_to_date_spend
 
 
@@ -41,6 +42,45 @@ def workspace_resource(workspace: Workspace) -> dict:
         "help_text": workspace.help_text,
         "blocked_terms": workspace.blocked_terms,
         "provider": workspace.provider,
+        "require_two_factor": workspace.require_two_factor,
+        "timezone": workspace.timezone,
+    }
+
+
+def _has_two_factor(member: Membership) -> bool:
+    if hasattr(member, "has_two_factor"):  # annotated by selectors.member_list
+        return member.has_two_factor
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user_id=member.user_id, type="totp").exists()
+
+
+def member_resource(member: Membership) -> dict:
+    """A member: the person, their role, two-factor, when they joined and were last seen."""
+    user = member.user
+    return {
+        "id": member.pk,
+        "email": user.email,
+        "name": user.get_full_name(),
+        "role": member.role,
+        "two_factor": _has_two_factor(member),
+        "joined_at": isoformat(member.created_at),
+        "last_seen_at": isoformat(user.last_login),
+        "removed_at": isoformat(member.removed_at),
+    }
+
+
+def invitation_resource(invitation: Invitation) -> dict:
+    """An invitation as listed: never its key."""
+    inviter = invitation.invited_by
+    return {
+        "id": invitation.pk,
+        "email": invitation.email,
+        "role": invitation.role,
+        "status": invitation.status_at(clock.now()),
+        "invited_by": inviter.user.email if inviter else None,
+        "created_at": isoformat(invitation.created_at),
+        "expires_at": isoformat(invitation.expires_at),
     }
 
 

@@ -4,10 +4,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from . import clock
-from .models import AuditEvent, Heartbeat, Sender, SpendMonth, Workspace
+from .models import AuditEvent, Heartbeat, Invitation, Membership, Sender, SpendMonth, Workspace
 
 
 def month_start(moment=None) -> date:
@@ -52,3 +52,27 @@ def heartbeat_states() -> dict[str, str]:
     worker = fresh.filter(name__startswith="worker").exists()
     scheduler = fresh.filter(name="scheduler").exists()
     return {"worker": "ok" if worker else "stale", "scheduler": "ok" if scheduler else "stale"}
+
+
+def member_list(*, workspace: Workspace | str) -> QuerySet[Membership]:
+    """The workspace's current members with their accounts and `has_two_factor`, oldest first."""
+    from allauth.mfa.models import Authenticator
+
+    totp = Authenticator.objects.filter(user=OuterRef("user"), type=Authenticator.Type.TOTP)
+    return (
+        Membership.objects.current()
+        .for_workspace(workspace)
+        .select_related("user")
+        .annotate(has_two_factor=Exists(totp))
+        .order_by("created_at", "pk")
+    )
+
+
+def invitation_list(*, workspace: Workspace | str) -> QuerySet[Invitation]:
+    """The workspace's invitations (not owner set-up links), newest first."""
+    return (
+        Invitation.objects.for_workspace(workspace)
+        .filter(kind=Invitation.INVITE)
+        .select_related("invited_by__user")
+        .order_by("-created_at", "-pk")
+    )

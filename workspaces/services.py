@@ -314,7 +314,7 @@ def workspace_bootstrap(
     workspace = workspace_update(
         workspace=workspace, actor=actor, changes={"default_sender": sender.number}
     )
-    return {"workspace": workspace, "tokens": tokens, "sender": sender}
+    return {"workspace": workspace, "tokens": tokens, "sender": sender, "owner": owner}
 
 
 def heartbeat_record(*, name: str, throttle_seconds: int = 0) -> None:

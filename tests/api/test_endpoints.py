@@ -17,9 +17,11 @@ from messaging.timeline import event_add
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 from workspaces import clock
 from workspaces.audit import Actor, audit_record
+from workspaces.models import Invitation
+from workspaces.services import member_add
 
 from ..support.api import DETAIL, FILE, LIST, Endpoint, assert_get, assert_queries_flat
-from ..support.factories import next_number, sender_for, token_for
+from ..support.factories import UserFactory, next_number, sender_for, token_for
 from ..support.object_routes import api_routes, concrete_path
 from ..support.objects import OBJECT_OF
 
@@ -34,6 +36,10 @@ def _token(t):
 
 def _sender(t):
     return sender_for(t.workspace)
+
+
+def _member(t):
+    return member_add(workspace=t.workspace, user=UserFactory(), role="viewer")
 
 
 def _audit_event(t):
@@ -128,6 +134,8 @@ ENDPOINTS = [
     *_pair("/api/v1/tokens", MANAGE, _token, 2, 2),
     *_pair("/api/v1/senders", MANAGE, _sender, 2, 2),
     *_pair("/api/v1/audit-events", "audit:read", _audit_event, 2, 2),
+    *_pair("/api/v1/members", MANAGE, _member, 2, 2),
+    *_pair("/api/v1/invitations", MANAGE, OBJECT_OF[Invitation], 2, 2),
     *_pair("/api/v1/messages", "messages:read", OBJECT_OF[Message], 3, 3, grow=_timeline),
     Endpoint(
         "/api/v1/messages/{id}/provider-log",

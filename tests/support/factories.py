@@ -49,7 +49,7 @@ class WorkspaceFactory(factory.django.DjangoModelFactory):
 
 def member(workspace: Workspace, role: str) -> Membership:
     """The workspace's member with this role (the owner exists already)."""
-    existing = Membership.objects.filter(workspace=workspace, role=role).first()
+    existing = Membership.objects.current().filter(workspace=workspace, role=role).first()
     return existing or services.member_add(workspace=workspace, user=UserFactory(), role=role)
 
 

@@ -18,9 +18,21 @@ from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 from webhooks.services.endpoints import endpoint_create
 from workspaces import clock
 from workspaces.audit import Actor
-from workspaces.models import ApiToken, AuditEvent, Sender
+from workspaces.models import ApiToken, AuditEvent, Invitation, Membership, Sender
 
-from .factories import message_for
+from .factories import UserFactory, member, message_for
+
+
+def _invitation(t) -> Invitation:
+    """A pending invitation of workspace `t`, to a fresh address."""
+    from workspaces.members import invitation_create
+
+    return invitation_create(
+        acting=member(t.workspace, "owner"),
+        email=UserFactory.build().email,
+        role="viewer",
+        actor=Actor.system(),
+    )[0]
 
 
 def _endpoint(t) -> WebhookEndpoint:
@@ -50,6 +62,8 @@ def _delivery(t) -> WebhookDelivery:
 # model is missing here fails test_every_object_route_hides_other_workspaces until it is added.
 OBJECT_OF = {
     ApiToken: lambda t: t.tokens[("viewer", "live")],
+    Membership: lambda t: member(t.workspace, "viewer"),
+    Invitation: _invitation,
     Sender: lambda t: t.sender,
     AuditEvent: lambda t: AuditEvent.objects.for_workspace(t.workspace).first(),
     Message: lambda t: message_for(t.workspace, t.sender),

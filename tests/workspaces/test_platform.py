@@ -54,7 +54,7 @@ def test_create_workspace_prints_the_contract_json():
     out = StringIO()
     call_command("create_workspace", name="Acme Co", owner_email="ops@acme.test", stdout=out)
     result = json.loads(out.getvalue())
-    assert set(result) == {"workspace", "tokens", "sender"}
+    assert set(result) == {"workspace", "tokens", "sender", "owner_setup_url"}
     assert set(result["workspace"]) == {"id", "slug"} and result["workspace"]["id"].startswith(
         "ws_"
     )

@@ -1,10 +1,12 @@
-"""`create_workspace --name NAME --owner-email EMAIL`: a live workspace, tokens, a sender."""
+"""`create_workspace --name NAME --owner-email EMAIL [--password P]`: a live workspace, tokens,
+a sender, and either the owner's password (`--password`) or a one-time `owner_setup_url`."""
 
 import json
 import secrets
 
 from django.core.management.base import BaseCommand
 
+from workspaces.members import owner_setup_link
 from workspaces.models import Sender
 from workspaces.services import workspace_bootstrap
 
@@ -28,6 +30,11 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True)
         parser.add_argument("--owner-email", required=True)
         parser.add_argument("--sender", default="", help="E.164 number (default: a free demo one)")
+        parser.add_argument(
+            "--password",
+            default="",
+            help="The owner's console password (otherwise a one-time set-up link is printed)",
+        )
 
     def handle(self, *args, **options):
         result = workspace_bootstrap(
@@ -35,13 +42,15 @@ class Command(BaseCommand):
             owner_email=options["owner_email"],
             sender_number=options["sender"] or free_demo_number(),
         )
-        workspace = result["workspace"]
-        self.stdout.write(
-            json.dumps(
-                {
-                    "workspace": {"id": workspace.id, "slug": workspace.slug},
-                    "tokens": result["tokens"],
-                    "sender": result["sender"].number,
-                }
-            )
-        )
+        workspace, owner = result["workspace"], result["owner"]
+        printed = {
+            "workspace": {"id": workspace.id, "slug": workspace.slug},
+            "tokens": result["tokens"],
+            "sender": result["sender"].number,
+        }
+        if options["password"]:
+            owner.set_password(options["password"])
+            owner.save(update_fields=["password"])
+        else:
+            printed["owner_setup_url"] = owner_setup_link(workspace=workspace, owner=owner)
+        self.stdout.write(json.dumps(printed))
