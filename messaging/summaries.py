@@ -306,7 +306,8 @@ def rebuild(connection, *, workspace_id: str | None = None, batch: int = 50_000)
     params = [workspace_id] if workspace_id else []
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {STAT_TABLE} {where}", params)
-        cursor.execute(f"DELETE FROM {DELTA_TABLE} {where}", params)
+        if DELTA_TABLE in connection.introspection.table_names(cursor):  # not yet in 0008
+            cursor.execute(f"DELETE FROM {DELTA_TABLE} {where}", params)
         last = ""
         while True:
             cursor.execute(

@@ -58,32 +58,6 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('workspace', 'test', 'hour', 'dimension', 'key'), name='message_hour_stat_unique')],
             },
         ),
-        migrations.CreateModel(
-            name="MessageStatDelta",
-            fields=[
-                ("test", models.BooleanField(db_index=True, default=False)),
-                ("id", models.BigAutoField(primary_key=True, serialize=False)),
-                ("hour", models.DateTimeField()),
-                ("dimension", models.CharField(max_length=10)),
-                ("key", models.CharField(max_length=64)),
-                ("n", models.BigIntegerField()),
-                (
-                    "workspace",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="workspaces.workspace",
-                    ),
-                ),
-            ],
-            options={
-                "indexes": [
-                    models.Index(
-                        fields=["workspace", "test", "hour"], name="message_stat_delta_ws"
-                    )
-                ],
-            },
-        ),
         migrations.RunPython(fill_prefixes, migrations.RunPython.noop),
         migrations.RunPython(install_and_backfill, uninstall),
     ]
