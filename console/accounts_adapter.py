@@ -5,10 +5,10 @@ the lock here keeps the email refused for 15 minutes from the tenth failure, a c
 included, and the page reads the same whether or not the email belongs to anyone.
 """
 
-from allauth.account.adapter import DefaultAccountAdapter
-from allauth.core import context, ratelimit
 import time
 
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context, ratelimit
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
