@@ -94,6 +94,8 @@ def test_two_factor_step_accepts_a_totp_code_once(client, owner):
     code = totp_code(secret)
     assert client.post("/login/two-factor/", {"code": code}).status_code == 302
     assert client.get("/account/").status_code == 200
+    assert SignIn.objects.get(user=owner).two_factor is True
+    assert "<td>yes</td>" in client.get("/account/").content.decode()  # in recent sign-ins
     client.post("/logout/")
     sign_in(client, owner.email)
     again = client.post("/login/two-factor/", {"code": code})
