@@ -94,6 +94,8 @@ def test_two_factor_step_accepts_a_totp_code_once(client, owner):
     code = totp_code(secret)
     assert client.post("/login/two-factor/", {"code": code}).status_code == 302
     assert client.get("/account/").status_code == 200
+    assert SignIn.objects.get(user=owner).two_factor is True
+    assert "<td>yes</td>" in client.get("/account/").content.decode()  # in recent sign-ins
     client.post("/logout/")
     sign_in(client, owner.email)
     again = client.post("/login/two-factor/", {"code": code})
@@ -278,3 +280,61 @@ def test_admin_keeps_its_password_form_when_the_setting_is_off(client, staff):
     assert client.get("/admin/login/").status_code == 200
     client.force_login(staff)
     assert client.get("/admin/").status_code == 200
+
+
+def test_sign_in_returns_to_the_page_asked_for(client, owner, tenant):
+    page = f"/w/{tenant.workspace.slug}/"
+    login_url = client.get(page)["Location"]
+    assert login_url == f"/login/?next={page}"
+    response = client.post(login_url, {"login": owner.email, "password": PASSWORD})
+    assert response["Location"] == page
+
+
+def test_allauth_default_paths_lead_to_the_contract_pages(client):
+    assert client.get("/accounts/login/?next=/w/")["Location"] == "/login/?next=/w/"
+    assert client.get("/accounts/password/reset/")["Location"] == "/password-reset/"
+    assert client.get("/accounts/mfa/").status_code == 404
+
+
+PROBE = (
+    "import django; django.setup(); from django.conf import settings as s; import json; "
+    "print(json.dumps([s.EMAIL_BACKEND, s.EMAIL_FILE_PATH, s.CACHES['default']['BACKEND'], "
+    "s.ADMIN_REQUIRE_TWO_FACTOR]))"
+)
+
+
+def _settings_with(**env):
+    """Email, cache and admin settings as a fresh process computes them from its environment."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.support.workers import ROOT
+
+    base = {"DJANGO_SETTINGS_MODULE": "config.settings", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env={**base, **env},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_embedded_default_mails_to_files_caches_in_files_and_admin_without_two_factor():
+    backend, path, cache_backend, admin_2fa = _settings_with()
+    assert backend.endswith("filebased.EmailBackend") and path.endswith("/var/mail")
+    assert cache_backend.endswith("FileBasedCache") and admin_2fa is False
+
+
+def test_services_setup_uses_email_url_redis_cache_and_admin_two_factor():
+    backend, _, cache_backend, admin_2fa = _settings_with(
+        EMAIL_URL="smtp://mailer:25",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/tern_accounts",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/3",
+    )
+    assert backend.endswith("smtp.EmailBackend") and cache_backend.endswith("RedisCache")
+    assert admin_2fa is True

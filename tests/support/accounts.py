@@ -1,6 +1,7 @@
 """Sign-in helpers for the accounts tests: passwords, TOTP codes from allauth's own functions."""
 
 import time
+import uuid
 
 import pytest
 from allauth.mfa import app_settings as mfa_settings
@@ -33,8 +34,11 @@ def enable_two_factor(user) -> tuple[str, list[str]]:
 
 
 @pytest.fixture
-def clean_cache():
-    """Rate limits, locks and used codes live in the shared cache: start each test without any."""
-    cache.clear()
-    yield
-    cache.clear()
+def clean_cache(settings):
+    """Rate limits, locks and used codes live in the shared cache: each test gets its own keys.
+
+    A fresh key prefix rather than a flush: the Redis database may hold others' keys (pacing).
+    """
+    default = {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    settings.CACHES = {**settings.CACHES, "default": default}
+    return cache
