@@ -189,3 +189,26 @@ def test_the_link_never_reaches_the_logs(tenant, caplog):
         client.get(f"/join/{key}/")
     assert Membership.objects.filter(user__email="log@example.test").exists()
     assert key not in caplog.text
+
+
+def test_owner_only_actions_make_owner_and_reset_two_factor(tenant, people):
+    from allauth.mfa.models import Authenticator
+
+    agent = member(tenant.workspace, "agent")
+    Authenticator.objects.create(user=agent.user, type=Authenticator.Type.TOTP, data={})
+    assert "Reset two-factor" in _client(people[("A", "owner")]).get(_page(tenant)).content.decode()
+    admin = _client(people[("A", "admin")])
+    assert "Reset two-factor" not in admin.get(_page(tenant)).content.decode()
+    assert admin.post(_page(tenant) + f"{agent.pk}/reset-two-factor/").status_code == 403
+    owner = _client(people[("A", "owner")])
+    owner.post(_page(tenant) + f"{agent.pk}/reset-two-factor/")
+    assert not Authenticator.objects.filter(user=agent.user).exists()
+    response = owner.post(_page(tenant) + f"{agent.pk}/make-owner/", follow=True)
+    assert "is now the owner; you are an admin" in response.content.decode()
+    assert Membership.objects.get(pk=agent.pk).role == "owner"
+    former = Membership.objects.current().get(user=people[("A", "owner")])
+    assert former.role == "admin"
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"two_factor.reset", "ownership.transferred"} <= actions
+    event = AuditEvent.objects.get(action="ownership.transferred")
+    assert event.actor_type == "user" and event.actor_id == str(people[("A", "owner")].pk)
