@@ -9,7 +9,7 @@ import time_machine
 from django.core import mail
 from django.test import Client
 
-from workspaces import members
+from workspaces import invitations
 from workspaces.audit import Actor
 from workspaces.models import AuditEvent, Invitation, Membership
 
@@ -29,7 +29,7 @@ def _page(tenant) -> str:
 
 
 def _invite(tenant, email="new@example.test", role="campaign_manager") -> tuple[Invitation, str]:
-    invitation, url = members.invitation_create(
+    invitation, url = invitations.invitation_create(
         acting=member(tenant.workspace, "owner"), email=email, role=role, actor=Actor.system()
     )
     return invitation, re.search(r"(/join/[^/]+/)$", url).group(1)
@@ -159,9 +159,9 @@ def test_join_with_an_existing_account_asks_to_sign_in_as_that_email(tenant, oth
 def test_a_used_revoked_or_expired_link_joins_nobody(tenant, state):
     invitation, path = _invite(tenant)
     if state == "revoked":
-        members.invitation_revoke(invitation=invitation, actor=Actor.system())
+        invitations.invitation_revoke(invitation=invitation, actor=Actor.system())
     if state == "accepted":
-        members.invitation_accept(invitation=invitation, name="P", password="a long passphrase")
+        invitations.invitation_accept(invitation=invitation, name="P", password="a long passphrase")
     with time_machine.travel(timedelta(days=8) if state == "expired" else timedelta(0)):
         client = Client()
         page = client.get(path).content.decode()
