@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import transaction
 
 from . import clock
@@ -42,12 +43,24 @@ def _send_invitation_mail(invitation: Invitation, workspace: Workspace, url: str
     )
 
 
+def _check_email(email: str) -> None:
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise TernError(
+            "validation_error",
+            f"Not a valid email address: {email or '(empty)'}.",
+            details={"email": list(exc.messages)},
+        ) from exc
+
+
 @transaction.atomic
 def invitation_create(
     *, acting: Membership, email: str, role: str, actor: Actor, ip: str | None = None
 ) -> tuple[Invitation, str]:
     """Invite an email with a role; returns the invitation and its accept URL (shown once)."""
     email = email.strip().lower()
+    _check_email(email)
     check_role(role)
     forbid_above(acting, role, "invite someone as")
     workspace = Workspace.objects.select_for_update().get(pk=acting.workspace_id)

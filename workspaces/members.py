@@ -34,7 +34,9 @@ def user_by_email(email: str):
 
 def check_role(role: str) -> None:
     if role not in ROLE_RANK:
-        raise TernError("validation_error", details={"role": [f"Not a role: {role}"]})
+        raise TernError(
+            "validation_error", f"Not a role: {role}.", details={"role": [f"Not a role: {role}"]}
+        )
 
 
 def forbid_above(acting: Membership, role: str, what: str) -> None:

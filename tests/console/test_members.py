@@ -212,3 +212,11 @@ def test_owner_only_actions_make_owner_and_reset_two_factor(tenant, people):
     assert {"two_factor.reset", "ownership.transferred"} <= actions
     event = AuditEvent.objects.get(action="ownership.transferred")
     assert event.actor_type == "user" and event.actor_id == str(people[("A", "owner")].pk)
+
+
+def test_an_invalid_email_is_refused_with_the_reason(tenant, people):
+    response = _client(people[("A", "owner")]).post(
+        _page(tenant) + "invite/", {"email": "not-an-email", "role": "viewer"}, follow=True
+    )
+    assert "Not a valid email address: not-an-email." in response.content.decode()
+    assert not Invitation.objects.filter(email="not-an-email").exists() and mail.outbox == []
