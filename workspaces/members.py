@@ -33,6 +33,7 @@ def user_by_email(email: str):
 
 
 def check_role(role: str) -> None:
+    """400 unless `role` is one of owner admin campaign_manager agent viewer."""
     if role not in ROLE_RANK:
         raise TernError(
             "validation_error", f"Not a role: {role}.", details={"role": [f"Not a role: {role}"]}
@@ -40,6 +41,7 @@ def check_role(role: str) -> None:
 
 
 def forbid_above(acting: Membership, role: str, what: str) -> None:
+    """403 when `role` ranks above the acting member's own."""
     if ROLE_RANK[role] > ROLE_RANK[acting.role]:
         raise TernError(
             "forbidden",
