@@ -3,6 +3,7 @@ Server and a tag and returns one CONTRACT §1 result."""
 
 from .api_benchmarks import send_api, send_batch, webhook_delivery
 from .campaign_benchmarks import broker_per_recipient, fairness_broadcast, fanout_100k, pacing
+from .dashboard_benchmarks import dashboard
 from .embedded_benchmarks import fairness_embedded
 
 BENCHMARKS = {
@@ -14,4 +15,5 @@ BENCHMARKS = {
     "pacing": pacing,
     "fairness_broadcast": fairness_broadcast,
     "fairness_embedded": fairness_embedded,
+    "dashboard": dashboard,
 }

@@ -15,8 +15,10 @@ class CampaignsConfig(AppConfig):
             register_inbound_handler,
             register_timezone_lookup,
         )
+        from workspaces.retention import register_file_purge
 
         from . import tasks  # noqa: F401 - registers them: lower modules publish them by name
+        from .imports.report import import_path
         from .selectors import contact_timezone
         from .services.lifecycle import campaign_gate
         from .services.opt_out import campaign_opt_out
@@ -24,3 +26,8 @@ class CampaignsConfig(AppConfig):
         register_timezone_lookup(contact_timezone)
         register_inbound_handler(campaign_opt_out)
         register_campaign_gate(campaign_gate)  # a paused or stopped campaign sends nothing
+        register_file_purge(
+            "campaigns.import_files",
+            lambda: import_path("x").parent,
+            "RETENTION_IMPORT_FILES_DAYS",
+        )

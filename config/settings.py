@@ -58,10 +58,6 @@ INSTALLED_APPS = [
     "messaging",
     "campaigns",
     "console",
-    # allauth's models (two-factor authenticators); the accounts work configures it fully.
-    "allauth",
-    "allauth.account",
-    "allauth.mfa",
 ]
 
 MIDDLEWARE = [
@@ -76,7 +72,6 @@ MIDDLEWARE = [
     "workspaces.middleware.ApiCsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "workspaces.middleware.ApiInputGuardMiddleware",
@@ -187,6 +182,8 @@ RETENTION_WEBHOOKS_DAYS = env.int("RETENTION_WEBHOOKS_DAYS", default=30)
 RETENTION_IDEMPOTENCY_HOURS = env.int("RETENTION_IDEMPOTENCY_HOURS", default=24)
 RETENTION_EXPORTS_DAYS = env.int("RETENTION_EXPORTS_DAYS", default=7)
 RETENTION_SIMULATOR_LEDGER_DAYS = env.int("RETENTION_SIMULATOR_LEDGER_DAYS", default=7)
+RETENTION_IMPORT_FILES_DAYS = env.int("RETENTION_IMPORT_FILES_DAYS", default=7)
+RETENTION_MAIL_DAYS = env.int("RETENTION_MAIL_DAYS", default=7)
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)  # ids per DELETE
 RETENTION_MAX_BATCHES = env.int("RETENTION_MAX_BATCHES", default=20)  # DELETEs per table per run
 # Retention: a provider report for an id Tern has not stored yet waits this long (CONTRACT §5).
@@ -303,6 +300,77 @@ WEBHOOKS_ALLOW_PRIVATE_TARGETS = (
 TOKEN_LAST_USED_RESOLUTION_SECONDS = 60
 DEFAULT_RATE_LIMIT_PER_SECOND = 50
 MAX_RATE_LIMIT_PER_SECOND = 500
+
+
+# --- Accounts (CONTRACT §11): django-allauth, its MFA and user-sessions apps -------------------
+# Sign-in, password reset, TOTP with recovery codes and the sessions list are allauth's, configured
+# here and given Tern's templates and paths (console/accounts_urls.py); Tern writes none of it.
+INSTALLED_APPS += ["allauth", "allauth.account", "allauth.mfa", "allauth.usersessions"]
+MIDDLEWARE += [
+    "allauth.account.middleware.AccountMiddleware",
+    # Innermost, so its session change is saved by SessionMiddleware on the way out.
+    "console.sessions.SessionRefreshMiddleware",
+]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "console.accounts_backend.EmailBackend",  # allauth's, emails compared case-insensitively
+]
+ACCOUNT_ADAPTER = "console.accounts_adapter.AccountAdapter"
+ACCOUNT_FORMS = {"reset_password": "console.accounts_forms.ResetPasswordForm"}
+MFA_FORMS = {"activate_totp": "console.accounts_forms.ActivateTOTPForm"}
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"  # username == email today (user_get_or_create)
+ACCOUNT_EMAIL_VERIFICATION = "none"  # people arrive by invitation or create_workspace
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_SESSION_REMEMBER = True  # no "Remember me": every session is the 12 h idle one
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGOUT_REDIRECT_URL = "/login/"
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # its mail offers a sign-up Tern does not have
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+# Ten failed sign-ins for one email in 15 min lock it for 15 min from any address (the adapter
+# holds the lock from the tenth). No per-IP limits on sign-in: a whole office shares one address.
+LOGIN_LOCKOUT_SECONDS = 15 * 60
+ACCOUNT_RATE_LIMITS = {
+    "login": None,
+    "login_failed": "10/15m/key",
+    "reset_password": "5/m/key",
+    "reset_password_from_key": None,
+}
+PASSWORD_RESET_TIMEOUT = 3600  # the emailed link is valid 1 h (Django's token, used by allauth)
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_PERIOD, MFA_TOTP_DIGITS = 30, 6
+MFA_TOTP_TOLERANCE = 1  # one step of clock drift; a used code stays used for the whole window
+MFA_TOTP_ISSUER = "Tern"
+MFA_RECOVERY_CODE_COUNT = 10
+USERSESSIONS_TRACK_ACTIVITY = False  # console.sessions records activity at most once a minute
+ADMIN_REQUIRE_TWO_FACTOR = env.bool(
+    "ADMIN_REQUIRE_TWO_FACTOR",
+    default=not (_embedded or DEBUG or os.environ.get("PYTEST_VERSION")),
+)
+# Sessions: 12 h idle (console.sessions refreshes at most once a minute, never on X-Tern-Poll).
+SESSION_COOKIE_AGE = 12 * 3600
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_REFRESH_SECONDS = 60
+# One cache for every process (rate limits and used TOTP codes must be seen by all of them).
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    )
+}
+# Email: EMAIL_URL (smtp://…, consolemail://…); the embedded default writes files to var/mail/.
+globals().update(env.email_url("EMAIL_URL", default="filemail://"))  # EMAIL_BACKEND, EMAIL_HOST…
+if not env.str("EMAIL_URL", default=""):
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Tern <tern@localhost>")
 
 LOGGING = {
     "version": 1,

@@ -4,9 +4,12 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from console.accounts_admin import require_two_factor_for
 from console.views import join as console_join
 from messaging.providers.registry import provider_hooks
 from workspaces import views as workspace_views
+
+require_two_factor_for(admin.site)  # Accounts: staff sign-in with two-factor (CONTRACT §11)
 
 api_v1 = [
     path("", include("workspaces.api.urls")),
@@ -24,6 +27,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include(api_v1)),
     path("w/", include("console.urls")),
+    path("", include("console.accounts_urls")),  # Accounts: sign-in, /account/ (CONTRACT §11)
     # An invitation's (or an owner set-up) link: join a workspace (CONTRACT §11).
     path("join/<str:key>/", console_join.join, name="join"),
     *provider_hooks(),  # each registered provider's callbacks, at hooks/<name>/

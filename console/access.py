@@ -9,14 +9,21 @@ it again.
 from dataclasses import dataclass
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.shortcuts import redirect
 
 from workspaces.models import Membership, Workspace
 from workspaces.scopes import MANAGER_ROLES, scopes_for_role
 
+from .two_factor import has_two_factor
+
 TEST_DATA_SESSION_KEY = "console_test_data"
+SESSION_ENDED = (
+    "Your session ended before the form was sent, so nothing was saved. Sign in and send it again."
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,13 @@ def seat_for(request, slug: str) -> Seat:
     return Seat(workspace=member.workspace, member=member, is_test=is_test)
 
 
+def needs_two_factor(request) -> bool:
+    """The workspace requires two-factor and this person has none yet (tokens are unaffected)."""
+    if not request.seat.workspace.require_two_factor:
+        return False
+    return not has_two_factor(request.user)
+
+
 MANAGER = "manager"  # `post=MANAGER`: only owner/admin may post (CONTRACT §2's role rules)
 
 
@@ -95,8 +109,13 @@ def console_page(scope: str | None = None, *, post: str | None = None):
         @wraps(view)
         def wrapped(request, slug: str, *args, **kwargs):
             if not request.user.is_authenticated:
+                if request.method == "POST":  # a form posted after its session ended says so
+                    messages.warning(request, SESSION_ENDED)
                 return redirect_to_login(request.get_full_path())
             request.seat = seat_for(request, slug)
+            if needs_two_factor(request):
+                messages.info(request, "This workspace requires two-factor: set it up to continue.")
+                return redirect("/account/two-factor/")
             if scope is not None:
                 request.seat.require(scope)
             if request.method == "POST" and post is not None:

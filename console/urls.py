@@ -1,8 +1,8 @@
 """The console's pages under /w/{slug}/ (CONTRACT §12)."""
 
-from django.urls import path
+from django.urls import include, path
 
-from .views import home, members
+from .views import developers, home, members, messages, settings
 
 app_name = "console"
 
@@ -31,4 +31,22 @@ urlpatterns = [
         members.invitation_revoke,
         name="invitation_revoke",
     ),
+    # The message pages (issue 13): messages/new/ before messages/<id>/.
+    path("<slug:slug>/messages/", messages.message_list, name="messages"),
+    path("<slug:slug>/messages/new/", messages.send, name="send"),
+    path("<slug:slug>/messages/new/count/", messages.send_count, name="send_count"),
+    path("<slug:slug>/messages/<str:message_id>/", messages.message_detail, name="message"),
+    path(
+        "<slug:slug>/messages/<str:message_id>/cancel/",
+        messages.message_cancel_view,
+        name="message_cancel",
+    ),
+    path(
+        "<slug:slug>/messages/<str:message_id>/replay/",
+        messages.delivery_replay_view,
+        name="message_replay",
+    ),
+    path("<slug:slug>/refusals/", messages.refusal_list, name="refusals"),
+    path("<slug:slug>/developers/", include(developers.urlpatterns)),
+    path("<slug:slug>/settings/", settings.settings_page, name="settings"),
 ]

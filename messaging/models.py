@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.db import models
+from django.db.models.fields.json import KT
 
 from workspaces.ids import PrefixedIdField
 from workspaces.models import ModeScopedModel, WorkspaceScopedModel
@@ -93,6 +94,17 @@ class Message(ModeScopedModel):
                 fields=["workspace", "to_number", "-created_at"],
                 name="msg_campaign_recipient",
                 condition=~models.Q(campaign_id=""),
+            ),
+            # The console's search by number (messaging/search.py); the body's trigram index is
+            # PostgreSQL's own, made in migration 0008.
+            models.Index(fields=["workspace", "to_number", "-created_at"], name="msg_ws_to"),
+            models.Index(fields=["workspace", "from_number", "-created_at"], name="msg_ws_from"),
+            models.Index(
+                models.F("workspace_id"),
+                KT("error__code"),
+                models.F("created_at").desc(),
+                name="msg_ws_error",
+                condition=models.Q(error__isnull=False),
             ),
         ]
         constraints = [
@@ -212,3 +224,6 @@ class PendingReport(models.Model):
 
 # Refused sends and provider exchanges (CONTRACT §13) live in their own module.
 from .records import ProviderExchange, Refusal  # noqa: E402, F401
+
+# The dashboard's hourly summaries, kept by database triggers (messaging/summaries.py).
+from .summaries import DialPrefix, MessageHourStat  # noqa: E402, F401

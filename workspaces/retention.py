@@ -10,6 +10,7 @@ audit events, compliance-gate refusals) is never registered.
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -30,6 +31,37 @@ def register_purge(name: str, rows_due: Callable[[datetime], QuerySet]) -> None:
 def registered_purges() -> dict[str, Callable[[datetime], QuerySet]]:
     """A copy of the registry (for tests and the README)."""
     return dict(_PURGES)
+
+
+# name → (the folder, the RETENTION_*_DAYS setting): files past their period are unlinked.
+_FILE_PURGES: dict[str, tuple[Callable[[], Path], str]] = {}
+
+
+def register_file_purge(name: str, folder: Callable[[], Path], setting: str) -> None:
+    """Register a folder whose files are kept `setting` days (export files, uploads, mail)."""
+    _FILE_PURGES[name] = (folder, setting)
+
+
+def registered_file_purges() -> dict[str, tuple[Callable[[], Path], str]]:
+    """A copy of the file registry (for tests)."""
+    return dict(_FILE_PURGES)
+
+
+def purge_files(folder: Path, *, older_than: datetime, limit: int) -> int:
+    """Unlink at most `limit` regular files in `folder` last changed before `older_than`."""
+    if not folder.is_dir():
+        return 0
+    cutoff, deleted = older_than.timestamp(), 0
+    for path in folder.iterdir():
+        if deleted >= limit:
+            break
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                deleted += 1
+        except FileNotFoundError:  # another process purged or consumed it first
+            continue
+    return deleted
 
 
 def days(setting: str) -> timedelta:
@@ -63,6 +95,13 @@ def purge_run(
         try:
             done[name] = purge_batches(
                 rows_due(now), batch_size=batch_size, max_batches=max_batches
+            )
+        except Exception:
+            logger.exception("retention: the %s purge failed", name)
+    for name, (folder, setting) in _FILE_PURGES.items():
+        try:
+            done[name] = purge_files(
+                folder(), older_than=now - days(setting), limit=batch_size * max_batches
             )
         except Exception:
             logger.exception("retention: the %s purge failed", name)

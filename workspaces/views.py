@@ -3,7 +3,7 @@
 import logging
 
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.views import csrf, defaults
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -53,10 +53,10 @@ def api_not_found(request, *args, **kwargs):
 
 
 def page_not_found(request, exception=None):
-    """handler404: the envelope under /api/ and /hooks/, a plain page elsewhere."""
+    """handler404: the envelope under /api/ and /hooks/, the site's 404 page elsewhere."""
     if is_api_path(request.path):
         return api_not_found(request)
-    return HttpResponse("Not found", status=404, content_type="text/plain")
+    return defaults.page_not_found(request, exception)
 
 
 def bad_request(request, exception=None):
@@ -81,11 +81,11 @@ def csrf_failure(request, reason=""):
 
 
 def server_error(request):
-    """handler500: the envelope under /api/ and /hooks/, a plain page elsewhere."""
+    """handler500: the envelope under /api/ and /hooks/, the site's 500 page elsewhere."""
     if is_api_path(request.path):
         from .middleware import current_request_id
 
         return error_response(
             TernError("internal_error", details={"request_id": current_request_id()})
         )
-    return HttpResponse("Server error", status=500, content_type="text/plain")
+    return defaults.server_error(request)

@@ -4,6 +4,10 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from messaging.stats import dashboard_summary
+from workspaces import clock
+
+from .. import dashboard as board
 from ..access import TEST_DATA_SESSION_KEY, console_page, memberships_of
 
 
@@ -18,8 +22,24 @@ def workspace_list(request):
 
 @console_page()
 def dashboard(request):
-    """The workspace's dashboard (the summaries arrive with the dashboard work)."""
-    return render(request, "console/dashboard.html")
+    """Messages by status, delivery rate, spend, failures over time and running campaigns, all
+    read from summaries (a fixed number of queries, however many messages)."""
+    seat = request.seat
+    summary = dashboard_summary(workspace=seat.workspace, test=seat.is_test, now=clock.now())
+    context = {
+        "summary": summary,
+        "windows": list(summary.by_status),
+        "today": sum(summary.by_status["today"].values()),
+        "total_row": [sum(counts.values()) for counts in summary.by_status.values()],
+        "rate_row": list(summary.delivery_rate.values()),
+        "rate_30": summary.delivery_rate["30 days"],
+        "status_chart": board.status_chart(summary),
+        "status_rows": board.status_rows(summary),
+        "failures": board.failure_sections(summary),
+        "campaigns": board.running_campaigns(seat),
+        "next_steps": board.next_steps(seat),
+    }
+    return render(request, "console/dashboard.html", context)
 
 
 @console_page()

@@ -282,8 +282,10 @@ def submission_failed(*, message: Message, exc: TransientSubmissionError) -> Non
             enqueue_on_commit(message, countdown=delay)
 
 
-def message_cancel(*, message: Message) -> Message:
-    """Cancel a scheduled message, or a queued one no worker has claimed; else `invalid_state`."""
+def message_cancel(*, message: Message, detail: dict | None = None) -> Message:
+    """Cancel a scheduled message, or a queued one no worker has claimed; else `invalid_state`.
+
+    `detail` goes on the `canceled` event (the console records its member there)."""
     with transaction.atomic():
         cancelable = Message.objects.filter(
             pk=message.pk, status__in=[Status.SCHEDULED, Status.QUEUED]
@@ -296,5 +298,5 @@ def message_cancel(*, message: Message) -> Message:
                 details={"status": Message.objects.get(pk=message.pk).status},
             )
         finish(locked, Status.CANCELED, reached_provider=False)
-        event_add(locked, "canceled")
+        event_add(locked, "canceled", detail)
     return locked

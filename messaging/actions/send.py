@@ -29,6 +29,9 @@ class SendInput:
     metadata: dict | None = None
     send_at: object = None
     campaign_id: str = ""
+    # Who asked, recorded on `api_request_received`: the console's door and member; None for the
+    # API, whose first event stays as it was.
+    origin: dict | None = None
 
 
 def fingerprint(*, to: str, body: str) -> str:
@@ -94,10 +97,10 @@ def new_message(draft: SendDraft, data: SendInput, *, price, provider: str, now)
     )
 
 
-def accept_events(message: Message, draft: SendDraft, received_at) -> list:
-    """The first timeline events of an accepted send (unsaved)."""
+def accept_events(message: Message, draft: SendDraft, received_at, origin=None) -> list:
+    """The first timeline events of an accepted send (unsaved); `origin` details the first."""
     events = [
-        event_build(message, "api_request_received", at=received_at),
+        event_build(message, "api_request_received", origin, at=received_at),
         event_build(
             message,
             "policy_passed",
@@ -146,7 +149,7 @@ def message_send(*, workspace: Workspace, test: bool, data: SendInput, received_
             now=now,
         )
         message.save(force_insert=True)
-        message.timeline_cache = accept_events(message, draft, received_at or now)
+        message.timeline_cache = accept_events(message, draft, received_at or now, data.origin)
         MessageEvent.objects.bulk_create(message.timeline_cache)
         # Last, so the workspace's hot spend row stays locked only until the commit right after.
         if not pricing.spend_reserve(workspace=workspace, amount=price):

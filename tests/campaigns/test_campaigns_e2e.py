@@ -12,6 +12,7 @@ from compliance.services import suppression_create
 from messaging import pacing
 from messaging.models import Message, Status
 from messaging.providers.simulator.models import SimulatorSubmission
+from tests.support.campaign_stats import identity_holds
 from tests.support.factories import contacts_for, short_code_for
 from workspaces import clock
 from workspaces.audit import Actor
@@ -67,22 +68,6 @@ def act(tenant, campaign_id: str, verb: str) -> dict:
 
 def stats(tenant, campaign_id: str) -> dict:
     return tenant.client().get(f"/api/v1/campaigns/{campaign_id}").json()
-
-
-STATUSES = (
-    "scheduled",
-    "queued",
-    "sending",
-    "sent",
-    "delivered",
-    "undelivered",
-    "failed",
-    "canceled",
-)
-
-
-def identity_holds(s: dict) -> bool:
-    return s["recipients"] == sum(s["skipped"].values()) + sum(s[k] for k in STATUSES)
 
 
 @pytest.mark.timeout(900)

@@ -46,3 +46,11 @@ def test_test_data_switch_changes_the_mode_shown(page_as, tenant, people):
     page.get_by_role("button", name="View test data").click()
     page.get_by_role("button", name="View live data").wait_for()
     assert "test data" in page.get_by_role("banner").inner_text()
+
+
+def test_unknown_page_is_the_sites_404_not_an_api_envelope(page_as, tenant, people):
+    page = page_as(people[("A", "viewer")])
+    response = page.goto("/w/no-such-workspace/")
+    assert response.status == 404
+    page.get_by_role("heading", name="Not found").wait_for()
+    assert_accessible(page)

@@ -10,8 +10,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from console.access import MANAGER
-from tests.support.factories import member
+from tests.support.factories import member, message_for
 from tests.support.objects import OBJECT_OF
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 from workspaces.models import Invitation
 from workspaces.scopes import MANAGER_ROLES, ROLE_SCOPES
 
@@ -38,7 +39,12 @@ def console_patterns():
 SAMPLES = {
     "invitation_id": lambda t: OBJECT_OF[Invitation](t).pk,
     "member_id": lambda t: member(t.workspace, "viewer").pk,
+    "message_id": lambda t: message_for(t.workspace, t.sender).id,
+    "delivery_id": lambda t: OBJECT_OF[WebhookDelivery](t).pk,
+    "endpoint_id": lambda t: OBJECT_OF[WebhookEndpoint](t).pk,
+    "sender_id": lambda t: t.sender.id,
     "slug": lambda t: t.workspace.slug,
+    "token_id": lambda t: t.tokens[("viewer", "live")].id,
 }
 
 

@@ -19,6 +19,8 @@ GLOBAL_MODELS = {
     # A provider's report for an id no message has yet: which workspace it belongs to is what
     # is not known. It is only ever read by that provider id, to apply it to its message.
     apps.get_model("messaging", "PendingReport"),
+    # Dialling prefixes and their countries (libphonenumber's facts), for the dashboard's triggers.
+    apps.get_model("messaging", "DialPrefix"),
 }
 
 

@@ -25,6 +25,8 @@ WORKSPACE_FIELDS = {
     "help_text",
     "blocked_terms",
     "provider",
+    "require_two_factor",
+    "timezone",
 }
 
 

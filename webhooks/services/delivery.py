@@ -8,6 +8,7 @@ from email.utils import parsedate_to_datetime
 
 import requests
 from django.db import transaction
+from django.db.models import Q
 from standardwebhooks.webhooks import Webhook
 
 from workspaces import clock
@@ -28,6 +29,7 @@ TIMEOUT_SECONDS = 10
 MAX_BODY_KEPT = 2048
 DISABLE_AFTER = timedelta(days=5)
 EARLY_TOLERANCE = timedelta(seconds=1)  # a countdown task may arrive a touch early
+SUCCESS_RESOLUTION = timedelta(seconds=60)
 
 
 def event_body(event: Event) -> bytes:
@@ -81,35 +83,57 @@ def _claim(delivery_id: str) -> WebhookDelivery | None:
 
 
 def delivery_attempt(*, delivery_id: str) -> WebhookDelivery | None:
-    """Make one attempt: sign, POST to the checked address, record it, decide what comes next."""
+    """Make one attempt: sign, POST to the checked address, record it, decide what comes next.
+
+    Two short write transactions per attempt, however it ends: the claim, and then the attempt's
+    record together with its consequence (finished, or the next try booked). Under a webhook
+    fan-out these writes are what a worker spends its time on, on SQLite most of all.
+    """
     delivery = _claim(delivery_id)
     if delivery is None:
         return None
     endpoint = delivery.endpoint
     if not endpoint.enabled:
-        return _finish(delivery, succeeded=False, outcome=_Outcome(error="endpoint disabled"))
+        with transaction.atomic():
+            return _finish(delivery, succeeded=False)
     outcome = _post(delivery, endpoint)
-    _record_attempt(delivery, outcome)
+    with transaction.atomic():
+        _record_attempt(delivery, outcome)
+        return _conclude(delivery, endpoint, outcome)
+
+
+def _conclude(
+    delivery: WebhookDelivery, endpoint: WebhookEndpoint, outcome: "_Outcome"
+) -> WebhookDelivery:
+    """After an attempt: finished on success, 410 or 5 silent days; otherwise the next try."""
     if outcome.ok:
-        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-            last_success_at=clock.now(), failing_since=None
-        )
-        return _finish(delivery, succeeded=True, outcome=outcome)
+        _note_success(endpoint)
+        return _finish(delivery, succeeded=True)
     if outcome.code == 410:
         endpoint_disable(
             endpoint=endpoint,
             reason="the endpoint answered 410 Gone",
             actor=Actor.system("webhook delivery"),
         )
-        return _finish(delivery, succeeded=False, outcome=outcome)
+        return _finish(delivery, succeeded=False)
     if _silent_too_long(endpoint):
         endpoint_disable(
             endpoint=endpoint,
             reason="no successful delivery for 5 days",
             actor=Actor.system("webhook delivery"),
         )
-        return _finish(delivery, succeeded=False, outcome=outcome)
+        return _finish(delivery, succeeded=False)
     return _schedule_retry(delivery, outcome)
+
+
+def _note_success(endpoint: WebhookEndpoint) -> None:
+    """Clear the failure clock; `last_success_at` is written at most once a minute, so
+    concurrent deliveries to one endpoint do not queue on its row."""
+    now = clock.now()
+    stale = Q(last_success_at__lt=now - SUCCESS_RESOLUTION) | Q(failing_since__isnull=False)
+    WebhookEndpoint.objects.filter(stale, pk=endpoint.pk).update(
+        last_success_at=now, failing_since=None
+    )
 
 
 class _Outcome:
@@ -168,6 +192,7 @@ def _retry_after(response) -> float | None:
 
 
 def _record_attempt(delivery: WebhookDelivery, outcome: _Outcome) -> None:
+    """The attempt's row; the delivery keeps its latest answer (saved with its next state)."""
     DeliveryAttempt.objects.create(
         workspace_id=delivery.workspace_id,
         delivery=delivery,
@@ -180,9 +205,15 @@ def _record_attempt(delivery: WebhookDelivery, outcome: _Outcome) -> None:
     )
     delivery.response_code, delivery.latency_ms = outcome.code, outcome.latency_ms
     delivery.response_body = outcome.body
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        response_code=outcome.code, latency_ms=outcome.latency_ms, response_body=outcome.body
-    )
+
+
+def _answer_fields(delivery: WebhookDelivery) -> dict:
+    """The latest answer's columns, written with the delivery's next state."""
+    return {
+        "response_code": delivery.response_code,
+        "latency_ms": delivery.latency_ms,
+        "response_body": delivery.response_body,
+    }
 
 
 def _silent_too_long(endpoint: WebhookEndpoint) -> bool:
@@ -198,29 +229,30 @@ def _silent_too_long(endpoint: WebhookEndpoint) -> bool:
 def _schedule_retry(delivery: WebhookDelivery, outcome: _Outcome) -> WebhookDelivery:
     """The next attempt after the schedule's gap (jittered), or `failed` after the last one."""
     if delivery.step > len(RETRY_GAPS):
-        return _finish(delivery, succeeded=False, outcome=outcome)
+        return _finish(delivery, succeeded=False)
     gap = RETRY_GAPS[delivery.step - 1] * random.uniform(0.9, 1.1)
     gap = max(gap, outcome.retry_after or 0)
     delivery.next_retry_at = clock.now() + timedelta(seconds=gap)
     # A short wait rides a countdown task, which holds the delivery; a long one is the sweeper's.
     countdown = gap < COUNTDOWN_LIMIT
     delivery.leased_until = delivery.next_retry_at + HANDOFF_LEASE if countdown else None
-    with transaction.atomic():
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            next_retry_at=delivery.next_retry_at, leased_until=delivery.leased_until
-        )
-        if countdown:
-            enqueue_on_commit(delivery.id, countdown=gap)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        next_retry_at=delivery.next_retry_at,
+        leased_until=delivery.leased_until,
+        **_answer_fields(delivery),
+    )
+    if countdown:
+        enqueue_on_commit(delivery.id, countdown=gap)
     return delivery
 
 
-def _finish(delivery: WebhookDelivery, *, succeeded: bool, outcome: _Outcome) -> WebhookDelivery:
+def _finish(delivery: WebhookDelivery, *, succeeded: bool) -> WebhookDelivery:
+    """The delivery's final state, and the hooks that hear of it, in the caller's transaction."""
     delivery.status = WebhookDelivery.SUCCEEDED if succeeded else WebhookDelivery.FAILED
     delivery.next_retry_at = delivery.leased_until = None
-    with transaction.atomic():
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=delivery.status, next_retry_at=None, leased_until=None
-        )
-        for hook in DELIVERY_FINISHED:  # e.g. messaging's timeline
-            hook(delivery=delivery, succeeded=succeeded)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=delivery.status, next_retry_at=None, leased_until=None, **_answer_fields(delivery)
+    )
+    for hook in DELIVERY_FINISHED:  # e.g. messaging's timeline
+        hook(delivery=delivery, succeeded=succeeded)
     return delivery
