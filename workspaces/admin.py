@@ -18,6 +18,8 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     raw_id_fields = ["user"]
+    # Removal goes through members.member_remove (audited, tokens revoked), not this form.
+    readonly_fields = ["removed_at"]
 
 
 @admin.register(Workspace)

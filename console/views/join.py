@@ -10,7 +10,7 @@ from django.contrib.auth import login
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from workspaces import clock, members
+from workspaces import clock, invitations, members
 from workspaces.errors import TernError
 from workspaces.models import Invitation
 
@@ -33,7 +33,7 @@ def _situation(request, invitation: Invitation) -> str:
 @never_cache
 def join(request, key: str):
     """Show the invitation's state and what to do; POST accepts it."""
-    invitation = members.invitation_for_key(key)
+    invitation = invitations.invitation_for_key(key)
     if invitation is None:
         return render(request, "console/join.html", {"state": "unknown"}, status=404)
     state = invitation.status_at(clock.now())
@@ -52,7 +52,7 @@ def _accept(request, invitation: Invitation, context: dict):
     name, password = request.POST.get("name", ""), request.POST.get("password", "")
     user = request.user if context["situation"] == "join" else None
     try:
-        membership = members.invitation_accept(
+        membership = invitations.invitation_accept(
             invitation=invitation, user=user, name=name, password=password
         )
     except TernError as error:

@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from workspaces import clock, members, selectors
+from workspaces import clock, invitations, members, selectors
 from workspaces.errors import TernError
 from workspaces.models import Invitation, Membership
 from workspaces.scopes import OWNER, ROLE_CHOICES
@@ -95,7 +95,7 @@ def invite(request):
     role = request.POST.get("role", "")
     return _act(
         request,
-        lambda **who: members.invitation_create(
+        lambda **who: invitations.invitation_create(
             acting=request.seat.member, email=email, role=role, **who
         ),
         f"Invitation sent to {email.lower()}.",
@@ -115,7 +115,7 @@ def invitation_revoke(request, invitation_id: str):
         raise Http404("No such invitation.")
     return _act(
         request,
-        lambda **who: members.invitation_revoke(invitation=invitation, **who),
+        lambda **who: invitations.invitation_revoke(invitation=invitation, **who),
         f"Invitation to {invitation.email} revoked.",
     )
 

@@ -9,7 +9,7 @@ import time_machine
 from django.core import mail
 from django.test import Client
 
-from workspaces import members
+from workspaces import invitations
 from workspaces.audit import Actor
 from workspaces.models import AuditEvent, Invitation, Membership
 
@@ -29,7 +29,7 @@ def _page(tenant) -> str:
 
 
 def _invite(tenant, email="new@example.test", role="campaign_manager") -> tuple[Invitation, str]:
-    invitation, url = members.invitation_create(
+    invitation, url = invitations.invitation_create(
         acting=member(tenant.workspace, "owner"), email=email, role=role, actor=Actor.system()
     )
     return invitation, re.search(r"(/join/[^/]+/)$", url).group(1)
@@ -159,9 +159,9 @@ def test_join_with_an_existing_account_asks_to_sign_in_as_that_email(tenant, oth
 def test_a_used_revoked_or_expired_link_joins_nobody(tenant, state):
     invitation, path = _invite(tenant)
     if state == "revoked":
-        members.invitation_revoke(invitation=invitation, actor=Actor.system())
+        invitations.invitation_revoke(invitation=invitation, actor=Actor.system())
     if state == "accepted":
-        members.invitation_accept(invitation=invitation, name="P", password="a long passphrase")
+        invitations.invitation_accept(invitation=invitation, name="P", password="a long passphrase")
     with time_machine.travel(timedelta(days=8) if state == "expired" else timedelta(0)):
         client = Client()
         page = client.get(path).content.decode()
@@ -189,3 +189,34 @@ def test_the_link_never_reaches_the_logs(tenant, caplog):
         client.get(f"/join/{key}/")
     assert Membership.objects.filter(user__email="log@example.test").exists()
     assert key not in caplog.text
+
+
+def test_owner_only_actions_make_owner_and_reset_two_factor(tenant, people):
+    from allauth.mfa.models import Authenticator
+
+    agent = member(tenant.workspace, "agent")
+    Authenticator.objects.create(user=agent.user, type=Authenticator.Type.TOTP, data={})
+    assert "Reset two-factor" in _client(people[("A", "owner")]).get(_page(tenant)).content.decode()
+    admin = _client(people[("A", "admin")])
+    assert "Reset two-factor" not in admin.get(_page(tenant)).content.decode()
+    assert admin.post(_page(tenant) + f"{agent.pk}/reset-two-factor/").status_code == 403
+    owner = _client(people[("A", "owner")])
+    owner.post(_page(tenant) + f"{agent.pk}/reset-two-factor/")
+    assert not Authenticator.objects.filter(user=agent.user).exists()
+    response = owner.post(_page(tenant) + f"{agent.pk}/make-owner/", follow=True)
+    assert "is now the owner; you are an admin" in response.content.decode()
+    assert Membership.objects.get(pk=agent.pk).role == "owner"
+    former = Membership.objects.current().get(user=people[("A", "owner")])
+    assert former.role == "admin"
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"two_factor.reset", "ownership.transferred"} <= actions
+    event = AuditEvent.objects.get(action="ownership.transferred")
+    assert event.actor_type == "user" and event.actor_id == str(people[("A", "owner")].pk)
+
+
+def test_an_invalid_email_is_refused_with_the_reason(tenant, people):
+    response = _client(people[("A", "owner")]).post(
+        _page(tenant) + "invite/", {"email": "not-an-email", "role": "viewer"}, follow=True
+    )
+    assert "Not a valid email address: not-an-email." in response.content.decode()
+    assert not Invitation.objects.filter(email="not-an-email").exists() and mail.outbox == []

@@ -49,10 +49,14 @@ def test_an_invited_campaign_manager_joins_and_sees_only_their_share(
     labels = [link.inner_text().strip() for link in nav.get_by_role("link").all()]
     allowed = scopes_for_role("campaign_manager")
     by_label = {item.label: item for item in NAV}
-    assert "Settings" not in labels and "Dashboard" in labels
+    assert "Dashboard" in labels and "Members" in labels
     for label in labels:
         item = by_label[label]
         assert not item.managers_only and (item.scope is None or item.scope in allowed), label
+    if "Settings" in labels:  # every member reads the settings; only workspace:manage saves
+        nav.get_by_role("link", name="Settings").click()
+        invitee.get_by_role("heading", name="Settings").wait_for()
+        assert invitee.get_by_role("button", name="Save").count() == 0
 
     nav.get_by_role("link", name="Members").click()
     invitee.get_by_role("heading", name="Members", exact=True).wait_for()

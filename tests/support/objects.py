@@ -25,7 +25,7 @@ from .factories import UserFactory, member, message_for
 
 def _invitation(t) -> Invitation:
     """A pending invitation of workspace `t`, to a fresh address."""
-    from workspaces.members import invitation_create
+    from workspaces.invitations import invitation_create
 
     return invitation_create(
         acting=member(t.workspace, "owner"),

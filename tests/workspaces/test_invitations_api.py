@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.core import mail
 
-from workspaces import members
+from workspaces import invitations
 from workspaces.errors import TernError
 from workspaces.models import AuditEvent, Invitation, Membership
 from workspaces.services import hash_secret
@@ -17,6 +17,7 @@ from ..support.envelope import assert_envelope
 from ..support.factories import UserFactory, member
 
 pytestmark = pytest.mark.django_db
+PASSPHRASE = "a long passphrase"
 
 
 def _invite(tenant, email="Sam@Example.com", role="campaign_manager", by="owner"):
@@ -84,7 +85,7 @@ def test_a_second_invitation_to_the_same_email_replaces_the_first(tenant):
     assert statuses == {first["id"]: "revoked", second["id"]: "pending"}
     first_link = Invitation.objects.get(pk=first["id"])
     with pytest.raises(TernError) as refused:
-        members.invitation_accept(invitation=first_link, name="Sam", password="a long passphrase")
+        invitations.invitation_accept(invitation=first_link, name="Sam", password=PASSPHRASE)
     assert refused.value.code == "invalid_state"
     assert AuditEvent.objects.filter(action="invitation.revoked", target_id=first["id"]).exists()
 
@@ -99,18 +100,18 @@ def test_revoke_answers_200_and_the_link_joins_nobody(tenant, other_tenant):
     assert event.workspace_id == tenant.workspace.pk
     invitation = Invitation.objects.get(pk=created["id"])
     with pytest.raises(TernError):
-        members.invitation_accept(invitation=invitation, name="Sam", password="a long passphrase")
+        invitations.invitation_accept(invitation=invitation, name="Sam", password=PASSPHRASE)
     assert Invitation.objects.get(pk=theirs["id"]).status == "pending"
 
 
 def test_accepting_makes_a_member_with_the_role_and_is_audited(tenant):
     created = _invite(tenant).json()
-    invitation = members.invitation_for_key(_key(created["accept_url"]))
-    joined = members.invitation_accept(
-        invitation=invitation, name="Sam Lee", password="a long passphrase"
+    invitation = invitations.invitation_for_key(_key(created["accept_url"]))
+    joined = invitations.invitation_accept(
+        invitation=invitation, name="Sam Lee", password=PASSPHRASE
     )
     assert joined.pk.startswith("mem_") and joined.role == "campaign_manager"
-    assert joined.user.check_password("a long passphrase") and joined.user.first_name == "Sam Lee"
+    assert joined.user.check_password(PASSPHRASE) and joined.user.first_name == "Sam Lee"
     assert tenant.client().get(f"/api/v1/invitations/{created['id']}").json()["status"] == (
         "accepted"
     )
@@ -125,9 +126,9 @@ def test_an_existing_account_must_be_signed_in_as_that_email(tenant, other_tenan
     created = _invite(tenant, email=person.email).json()
     invitation = Invitation.objects.get(pk=created["id"])
     with pytest.raises(TernError) as refused:
-        members.invitation_accept(invitation=invitation, user=UserFactory())
+        invitations.invitation_accept(invitation=invitation, user=UserFactory())
     assert refused.value.code == "forbidden"
-    joined = members.invitation_accept(invitation=invitation, user=person)
+    joined = invitations.invitation_accept(invitation=invitation, user=person)
     assert joined.user == person and joined.workspace_id == tenant.workspace.pk
 
 
@@ -135,7 +136,7 @@ def test_a_weak_password_is_refused_with_its_reason(tenant):
     created = _invite(tenant).json()
     invitation = Invitation.objects.get(pk=created["id"])
     with pytest.raises(TernError) as refused:
-        members.invitation_accept(invitation=invitation, name="Sam", password="short")
+        invitations.invitation_accept(invitation=invitation, name="Sam", password="short")
     assert "password" in refused.value.details
     assert Invitation.objects.get(pk=created["id"]).status == "pending"
 
@@ -146,10 +147,10 @@ def test_an_invitation_expires_after_seven_days(tenant):
         listed = tenant.client().get(f"/api/v1/invitations/{created['id']}").json()
         assert listed["status"] == "expired"
         with pytest.raises(TernError) as refused:
-            members.invitation_accept(
+            invitations.invitation_accept(
                 invitation=Invitation.objects.get(pk=created["id"]),
                 name="Sam",
-                password="a long passphrase",
+                password=PASSPHRASE,
             )
         assert refused.value.details["status"] == "expired"
     assert not Membership.objects.filter(user__email="sam@example.com").exists()
@@ -169,6 +170,6 @@ def test_a_removed_person_may_be_invited_again(tenant):
     assert tenant.client().delete(f"/api/v1/members/{viewer.pk}").status_code == 200
     created = _invite(tenant, email=viewer.user.email, role="agent").json()
     invitation = Invitation.objects.get(pk=created["id"])
-    again = members.invitation_accept(invitation=invitation, user=viewer.user)
+    again = invitations.invitation_accept(invitation=invitation, user=viewer.user)
     assert again.pk != viewer.pk and again.role == "agent"
     assert Membership.objects.filter(user=viewer.user, workspace=tenant.workspace).count() == 2

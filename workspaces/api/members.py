@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 
-from .. import members, selectors
+from .. import invitations, members, selectors
 from ..models import Invitation, Membership
 from ..resources import invitation_resource, member_resource
 from ..scopes import ROLE_CHOICES
@@ -137,7 +137,7 @@ class InvitationViewSet(_MembersBase, mixins.DestroyModelMixin):
         pending invitation to the same email replaces the first."""
         form = InvitationCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        invitation, url = members.invitation_create(
+        invitation, url = invitations.invitation_create(
             acting=self.acting, actor=self.actor, ip=client_ip(request), **form.validated_data
         )
         invitation.accept_url = url
@@ -146,7 +146,7 @@ class InvitationViewSet(_MembersBase, mixins.DestroyModelMixin):
     @extend_schema(responses={200: InvitationSerializer})
     def destroy(self, request, pk=None):
         """Revoke: 200 with the invitation, `status: revoked` (409 once accepted)."""
-        invitation = members.invitation_revoke(
+        invitation = invitations.invitation_revoke(
             invitation=self.get_object(), actor=self.actor, ip=client_ip(request)
         )
         return created(InvitationSerializer, invitation, status=200)

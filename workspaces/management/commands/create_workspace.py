@@ -6,7 +6,7 @@ import secrets
 
 from django.core.management.base import BaseCommand
 
-from workspaces.members import owner_setup_link
+from workspaces.invitations import owner_setup_link
 from workspaces.models import Sender
 from workspaces.services import workspace_bootstrap
 
