@@ -4,6 +4,7 @@ Server and a tag and returns one CONTRACT §1 result."""
 from .api_benchmarks import send_api, send_batch, webhook_delivery
 from .campaign_benchmarks import broker_per_recipient, fairness_broadcast, fanout_100k, pacing
 from .embedded_benchmarks import fairness_embedded
+from .list_benchmarks import list_scale
 
 BENCHMARKS = {
     "send_api": send_api,
@@ -14,4 +15,5 @@ BENCHMARKS = {
     "pacing": pacing,
     "fairness_broadcast": fairness_broadcast,
     "fairness_embedded": fairness_embedded,
+    "list_scale": list_scale,
 }
