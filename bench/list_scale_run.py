@@ -52,7 +52,11 @@ def timed(session, url: str, params=None, samples: int = SAMPLES) -> dict:
         wall.append((time.perf_counter() - started) * 1000)
         response.raise_for_status()
         server.append(server_ms(response) or wall[-1])
-    return {"wall_p95_ms": round(p95(wall), 1), "server_p95_ms": round(p95(server), 1)}
+    return {
+        "wall_p95_ms": round(p95(wall), 1),
+        "server_p95_ms": round(p95(server), 1),
+        "server_p50_ms": round(statistics.median(server), 1),
+    }
 
 
 def sessions(base: str, token: str, workspace) -> dict:
