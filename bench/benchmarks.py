@@ -5,6 +5,7 @@ from .api_benchmarks import send_api, send_batch, webhook_delivery
 from .campaign_benchmarks import broker_per_recipient, fairness_broadcast, fanout_100k, pacing
 from .dashboard_benchmarks import dashboard
 from .embedded_benchmarks import fairness_embedded
+from .list_benchmarks import list_scale
 
 BENCHMARKS = {
     "send_api": send_api,
@@ -16,4 +17,5 @@ BENCHMARKS = {
     "fairness_broadcast": fairness_broadcast,
     "fairness_embedded": fairness_embedded,
     "dashboard": dashboard,
+    "list_scale": list_scale,
 }

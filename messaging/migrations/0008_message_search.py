@@ -10,6 +10,10 @@ from django.db import migrations, models
 
 
 TRGM_INDEX = "msg_body_trgm"
+TRGM_SQL = (
+    f"CREATE INDEX IF NOT EXISTS {TRGM_INDEX} ON messaging_message "
+    "USING gin (UPPER(body) gin_trgm_ops)"
+)
 
 
 def add_trigram_index(apps, schema_editor):
@@ -17,10 +21,7 @@ def add_trigram_index(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    schema_editor.execute(
-        f"CREATE INDEX IF NOT EXISTS {TRGM_INDEX} ON messaging_message "
-        "USING gin (UPPER(body) gin_trgm_ops)"
-    )
+    schema_editor.execute(TRGM_SQL)
 
 
 def drop_trigram_index(apps, schema_editor):

@@ -382,3 +382,21 @@ def test_refusals_list_charts_and_filters_by_code(tenant, other_tenant, owner):
     assert foreign.id not in page
     only = owner.get(url(tenant, "refusals/"), {"code": "validation_error"})
     assert len(only.context["rows"]) == 1
+
+
+def test_message_page_queries_stay_flat(tenant, owner, django_assert_max_num_queries):
+    message = send(tenant)
+    with django_assert_max_num_queries(14) as first:
+        owner.get(url(tenant, f"messages/{message.id}/"))
+    for _ in range(5):
+        MessageEvent.objects.create(
+            workspace=tenant.workspace, message=message, event="retry_scheduled", at=clock.now()
+        )
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        owner.get(url(tenant, f"messages/{message.id}/"))
+
+
+def test_a_body_too_long_is_refused_as_the_api_refuses_it(tenant, owner):
+    response = owner.post(url(tenant, "messages/new/"), _form(tenant, body="x" * 5001))
+    assert response.status_code == 400
+    assert Refusal.objects.for_workspace(tenant.workspace).get().code == "validation_error"

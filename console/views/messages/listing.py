@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from django import forms
 from django.db.models import Sum
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
 from messaging.api.views import REFUSAL_CODES, MessageFilter, RefusalFilter
@@ -109,6 +110,7 @@ def message_list(request):
     use_workspace_zone(seat)
     form = MessageSearchForm(request.GET)
     context = {"form": form, "rows": [], "next": None, "previous": None, "error": None}
+    context["base"] = reverse("console:messages", kwargs={"slug": seat.workspace.slug})
     try:
         if not form.is_valid():
             raise _invalid(form)

@@ -16,7 +16,7 @@ from rest_framework.exceptions import APIException
 
 from messaging import pricing
 from messaging.actions.send import SendInput, message_send
-from messaging.api.serializers import MAX_BODY_CHARS, SendSerializer
+from messaging.api.serializers import SendSerializer
 from messaging.encoding import encode_body
 from messaging.idempotency import StoredAnswer, idempotency_claim, idempotency_finish
 from messaging.records import Refusal
@@ -34,20 +34,17 @@ from ...feedback import show_error, show_success
 class SendForm(forms.Form):
     """What the page shows and posts; the API's serializer judges the values."""
 
-    to = forms.CharField(label="To", max_length=32, required=False)
-    sender = forms.ChoiceField(label="From", required=False)
+    to = forms.CharField(label="To", required=False)
+    # A select of the senders, judged like the API's `from` (the policy names a bad one).
+    sender = forms.CharField(label="From", required=False, widget=forms.Select)
     body = forms.CharField(
-        label="Message",
-        required=False,
-        strip=False,
-        max_length=MAX_BODY_CHARS,
-        widget=forms.Textarea(attrs={"rows": 5}),
+        label="Message", required=False, strip=False, widget=forms.Textarea(attrs={"rows": 5})
     )
     key = forms.CharField(widget=forms.HiddenInput, max_length=255, required=False)
 
     def __init__(self, *args, numbers=(), default="", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["sender"].choices = [(n, n) for n in numbers]
+        self.fields["sender"].widget.choices = [(n, n) for n in numbers]
         self.fields["sender"].initial = default if default in numbers else None
         self.fields["key"].initial = uuid.uuid4().hex
 
