@@ -9,6 +9,8 @@ import time
 
 from django.conf import settings
 
+from workspaces.middleware import is_api_path
+
 REFRESHED_KEY = "tern_refreshed_at"
 POLL_HEADER = "X-Tern-Poll"
 
@@ -31,6 +33,8 @@ class SessionRefreshMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        if is_api_path(request.path_info):  # bearer tokens, never a session (DRF sets .user)
+            return response
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or is_poll(request):
             return response

@@ -36,3 +36,16 @@ def test_test_data_switch_never_redirects_off_the_workspace(tenant, people):
             f"/w/{tenant.workspace.slug}/test-data/", {"test": "1", "next": target}
         )
         assert response["Location"] == f"/w/{tenant.workspace.slug}/"
+
+
+def test_api_requests_never_start_or_refresh_a_session(tenant):
+    """A bearer-token request is not a browser: no session row, no session cookie."""
+    from django.conf import settings as django_settings
+    from django.contrib.sessions.models import Session
+
+    client = tenant.client("owner")
+    for path in ("/api/v1/workspace", "/api/v1/messages"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert django_settings.SESSION_COOKIE_NAME not in response.cookies
+    assert Session.objects.count() == 0
