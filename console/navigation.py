@@ -28,7 +28,7 @@ NAV = (
     NavItem("Audit log", "console:audit", "audit:read"),
     NavItem("Developers", "console:developers"),
     NavItem("Members", "console:members"),
-    NavItem("Settings", "console:settings"),
+    NavItem("Settings", "console:settings", "workspace:manage"),
 )
 
 

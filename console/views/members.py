@@ -1,8 +1,9 @@
 """The Members page (CONTRACT §11, §12): members and roles, invitations, and their actions.
 
-Seeing it needs membership only; each action needs `workspace:manage` (leaving excepted) and goes
-through the same services as the API, which weigh the role rules; a forged action the page would
-not have shown (e.g. an admin removing an owner) answers 403, as a missing scope does.
+Every member sees their own membership and may leave; the list of members and invitations, like
+`GET /api/v1/members`, needs `workspace:manage` (CONTRACT §12: a page shows what the API would).
+Each action goes through the same services as the API, which weigh the role rules; a forged action
+the page would not have shown (e.g. an admin removing an owner) answers 403, like a missing scope.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -43,6 +44,10 @@ def _row(seat, member: Membership, roles: list[str]) -> dict:
 def members_page(request):
     """Members with their roles and actions, the invite form and the pending invitations."""
     seat = request.seat
+    if not seat.can(MANAGE):  # only their own membership, and the way out
+        me = selectors.member_list(workspace=seat.workspace).get(pk=seat.member.pk)
+        context = {"rows": [_row(seat, me, [])], "invitations": [], "can_manage": False}
+        return render(request, "console/members.html", context)
     labels = dict(ROLE_CHOICES)
     roles = [(r, labels[r].capitalize()) for r in members.roles_up_to(seat.member.role)]
     now = clock.now()

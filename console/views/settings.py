@@ -38,10 +38,11 @@ def _render(request, *, values=None, errors=None, status=200):
     return render(request, "console/settings.html", context, status=status)
 
 
-@console_page(post=MANAGE)
+@console_page(MANAGE, post=MANAGE)
 @in_workspace_time
 def settings_page(request):
-    """Every member reads the settings; `workspace:manage` changes them with `Save`."""
+    """The workspace's settings, read and changed with `workspace:manage` (as the API's
+    GET/PATCH /workspace): a role without it is not shown the page (CONTRACT §12)."""
     if request.method != "POST":
         return _render(request)
     seat, data = request.seat, form_data(request.POST)

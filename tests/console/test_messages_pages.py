@@ -151,6 +151,7 @@ def test_the_mode_shown_decides_which_messages_list(tenant, people):
 def test_list_queries_stay_flat(tenant, owner, django_assert_max_num_queries):
     for i in range(3):
         send(tenant, body=f"few {i}")
+    owner.get(url(tenant, "messages/"))  # the session's once-a-minute refresh is not the page's
     with django_assert_max_num_queries(12) as few:
         owner.get(url(tenant, "messages/"))
     for i in range(30):
@@ -386,6 +387,7 @@ def test_refusals_list_charts_and_filters_by_code(tenant, other_tenant, owner):
 
 def test_message_page_queries_stay_flat(tenant, owner, django_assert_max_num_queries):
     message = send(tenant)
+    owner.get(url(tenant, f"messages/{message.id}/"))  # not the session's once-a-minute refresh
     with django_assert_max_num_queries(14) as first:
         owner.get(url(tenant, f"messages/{message.id}/"))
     for _ in range(5):
