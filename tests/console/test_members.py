@@ -222,3 +222,13 @@ def test_an_invalid_email_is_refused_with_the_reason(tenant, people):
     )
     assert "Not a valid email address: not-an-email." in response.content.decode()
     assert not Invitation.objects.filter(email="not-an-email").exists() and mail.outbox == []
+
+
+def test_role_names_one_field_only(tenant, people):
+    """`Role` labels the invite form's select alone (a screen reader, or get_by_label, finds one);
+    each member's own select is named by its access level."""
+    import re
+
+    html = _client(people[("A", "owner")]).get(_page(tenant)).content.decode()
+    labels = re.findall(r'aria-label="([^"]*)"', html) + re.findall(r"<label[^>]*>([^<]*)<", html)
+    assert [x for x in labels if "role" in x.lower()] == ["Role"]
