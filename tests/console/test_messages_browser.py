@@ -114,3 +114,15 @@ def test_a_refused_send_shows_its_fix_and_joins_the_refused_requests(page_as, te
     expect(page.get_by_role("table").first).to_contain_text("invalid_number")
     expect(page.locator("canvas[data-rendered]")).to_have_count(1)
     assert_accessible(page)
+
+
+def test_live_count_follows_the_message_before_the_number_is_typed(page_as, tenant, people):
+    """Typed or pasted, with `To` still empty: the count follows, and the CSRF token stays out
+    of the count's URL."""
+    page = page_as(people[("A", "agent")])
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "/new/count/" in r.url else None)
+    page.goto(f"/w/{tenant.workspace.slug}/messages/new/")
+    page.get_by_label("Message").fill("Pasted 🙂 text")
+    expect(page.locator("#live-count")).to_contain_text("UCS-2")
+    assert asked and all("csrfmiddlewaretoken" not in url for url in asked)
