@@ -377,26 +377,23 @@ def test_verify_chain_twice_while_waiting_queues_one_check(tenant, people):
     assert AuditChainCheck.objects.for_workspace(tenant.workspace).count() == 1
 
 
-@pytest.fixture
-def unguarded(db):
-    """The append-only triggers dropped for one test, as tests/workspaces/test_audit.py does."""
+def forge_reason(event: AuditEvent) -> None:
+    """Edit one event in place with the append-only triggers down (as the verifier's tests do)."""
     audit.remove_guards()
     try:
-        yield
+        with connection.cursor() as cursor:
+            table = AuditEvent._meta.db_table
+            cursor.execute(f"UPDATE {table} SET reason = 'forged' WHERE id = %s", [event.id])
     finally:
         audit.install_guards()
 
 
-def test_a_tampered_chain_names_its_first_broken_event(tenant, people, unguarded):
+def test_a_tampered_chain_names_its_first_broken_event(tenant, people):
     events = [
         audit_record(workspace=tenant.workspace, actor=Actor.system(), action="t.e", reason=str(i))
         for i in range(3)
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {AuditEvent._meta.db_table} SET reason = 'forged' WHERE id = %s",
-            [events[1].id],
-        )
+    forge_reason(events[1])
     client = client_for(people[("A", "owner")])
     client.post(ws_url(tenant, "audit/verify/"))
     chain_check_run(check_id=AuditChainCheck.objects.for_workspace(tenant.workspace).get().id)
