@@ -407,3 +407,38 @@ def test_another_workspaces_member_gets_404_on_the_audit_pages(tenant, people):
     assert outsider.get(ws_url(tenant, "audit/")).status_code == 404
     assert outsider.post(ws_url(tenant, "audit/verify/")).status_code == 404
     assert not AuditChainCheck.objects.for_workspace(tenant.workspace).exists()
+
+
+@pytest.fixture
+def number_kind():
+    """A kind `number` registered for one test, as the evidence bundle's engineer adds it."""
+    from compliance.exports import kinds
+
+    kinds.register_export_kind("number", fields=["phone"], rows=lambda *args: iter(()))
+    yield "number"
+    kinds._KINDS.pop("number", None)
+
+
+def test_phone_and_as_of_are_offered_for_kind_number(tenant, people, number_kind):
+    html = page(client_for(people[("A", "owner")]), ws_url(tenant, "exports/"))
+    assert '<option value="number"' in html
+    assert ">Phone</label>" in html and ">As of</label>" in html
+    assert 'type="datetime-local" id="exp-as-of"' in html
+
+
+def test_phone_and_as_of_reach_the_serializer_only_for_kind_number():
+    from django.utils import timezone
+
+    from console.views.exports import serializer_data
+
+    posted = {"kind": "consents", "format": "csv", "from": "2026-01-01", "to": "2026-01-31"}
+    extra = {"phone": "+14155550100", "as_of": "2026-03-01T09:30"}
+    assert serializer_data({**posted, **extra}) == posted
+    with timezone.override("America/New_York"):
+        data = serializer_data({"kind": "number", "format": "csv", "from": "", "to": "", **extra})
+    assert data == {
+        "kind": "number",
+        "format": "csv",
+        "phone": "+14155550100",
+        "as_of": "2026-03-01T09:30:00-05:00",
+    }
