@@ -151,7 +151,7 @@ def audit_verify(request):
     seat = request.seat
     if request.method == "POST":
         chain_check_request(workspace_id=seat.workspace_id, actor=member_actor(seat.member))
-        if not request.headers.get("HX-Request"):
-            return redirect("console:audit", slug=seat.workspace.slug)
+    if not request.headers.get("HX-Request"):  # without JavaScript: the whole page shows it
+        return redirect("console:audit", slug=seat.workspace.slug)
     context = {"chain": check_view(chain_check_latest(workspace_id=seat.workspace_id))}
     return render(request, "console/partials/audit_chain.html", context)

@@ -141,7 +141,11 @@ def export_request(request, values: dict) -> Export:
 @require_GET
 def export_row(request, export_id: str):
     """One export's row: what its polling fetches until it is completed or failed."""
-    export = export_get(request.seat, export_id)
+    seat = request.seat
+    export = export_get(seat, export_id)
+    if not request.headers.get("HX-Request"):  # without JavaScript: the page, this one marked
+        url = redirect("console:exports", slug=seat.workspace.slug).url
+        return redirect(f"{url}?export={export.id}")
     context = {"row": export_view(export, request.GET.get("export", ""))}
     return render(request, "console/partials/export_row.html", context)
 

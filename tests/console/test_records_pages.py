@@ -6,6 +6,7 @@ import hashlib
 import re
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -34,8 +35,8 @@ def client_for(user) -> Client:
     return client
 
 
-def page(client, url: str) -> str:
-    response = client.get(url)
+def page(client, url: str, **headers) -> str:
+    response = client.get(url, **headers)
     assert response.status_code == 200, response.status_code
     return response.content.decode()
 
@@ -249,12 +250,12 @@ def test_a_pending_export_polls_and_a_completed_one_shows_download_sha_and_manif
     export = make_export(tenant)
     client = client_for(people[("A", "viewer")])
     row_url = ws_url(tenant, f"exports/{export.id}/")
-    pending = page(client, row_url)
+    pending = page(client, row_url, HTTP_HX_REQUEST="true")
     assert 'hx-trigger="every 1s"' in pending and "X-Tern-Poll" in pending
     assert "Download" not in pending
     export_run(export_id=export.id)
     export.refresh_from_db()
-    done = page(client, row_url)
+    done = page(client, row_url, HTTP_HX_REQUEST="true")
     assert "hx-trigger" not in done
     assert re.search(r"\b[0-9a-f]{64}\b", done).group(0) == export.sha256
     assert f'href="/w/{tenant.workspace.slug}/exports/{export.id}/download/"' in done
@@ -302,7 +303,8 @@ def test_another_workspaces_export_is_404(tenant, other_tenant, people):
     theirs = make_export(other_tenant)
     export_run(export_id=theirs.id)
     client = client_for(people[("A", "owner")])
-    assert client.get(ws_url(tenant, f"exports/{theirs.id}/")).status_code == 404
+    row_url = ws_url(tenant, f"exports/{theirs.id}/")
+    assert client.get(row_url, HTTP_HX_REQUEST="true").status_code == 404
     assert client.get(ws_url(tenant, f"exports/{theirs.id}/download/")).status_code == 404
     assert theirs.id not in page(client, ws_url(tenant, "exports/"))
     assert client_for(people[("B", "owner")]).get(ws_url(tenant, "exports/")).status_code == 404
@@ -442,3 +444,20 @@ def test_phone_and_as_of_reach_the_serializer_only_for_kind_number():
         "phone": "+14155550100",
         "as_of": "2026-03-01T09:30:00-05:00",
     }
+
+
+def test_the_row_and_the_verdict_without_javascript_are_the_whole_page(tenant, people):
+    export = make_export(tenant)
+    client = client_for(people[("A", "viewer")])
+    response = client.get(ws_url(tenant, f"exports/{export.id}/"))
+    assert response["Location"] == ws_url(tenant, f"exports/?export={export.id}")
+    assert client.get(ws_url(tenant, "audit/verify/"))["Location"] == ws_url(tenant, "audit/")
+
+
+def test_audit_times_are_shown_in_the_workspace_time_zone(tenant, people):
+    tenant.workspace.timezone = "Asia/Tokyo"
+    tenant.workspace.save(update_fields=["timezone"])
+    event = audit_record(workspace=tenant.workspace, actor=Actor.system(), action="t.e")
+    html = page(client_for(people[("A", "viewer")]), ws_url(tenant, "audit/"))
+    local = event.created_at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M:%S")
+    assert local in html and "Asia/Tokyo" in html
