@@ -32,7 +32,7 @@ def test_export_completes_on_the_worker_and_the_chain_verifies(tenant, people):
         assert client.post(f"{base}/audit/verify/").status_code == 302
         check = AuditChainCheck.objects.for_workspace(tenant.workspace).get()
         wait_for(lambda: AuditChainCheck.objects.get(pk=check.pk).status == "done", timeout=60)
-    row = client.get(f"{base}/exports/{export.id}/").content.decode()
+    row = client.get(f"{base}/exports/{export.id}/", HTTP_HX_REQUEST="true").content.decode()
     shown = re.search(r'<code class="sha256">([0-9a-f]{64})</code>', row).group(1)
     response = client.get(f"{base}/exports/{export.id}/download/")
     assert hashlib.sha256(b"".join(response.streaming_content)).hexdigest() == shown
