@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from .views import developers, home, members, messages, settings
+from .views import audit, developers, exports, home, members, messages, settings, suppressions
 
 app_name = "console"
 
@@ -49,4 +49,20 @@ urlpatterns = [
     path("<slug:slug>/refusals/", messages.refusal_list, name="refusals"),
     path("<slug:slug>/developers/", include(developers.urlpatterns)),
     path("<slug:slug>/settings/", settings.settings_page, name="settings"),
+    # Records (issue 14): suppressions, exports and the audit log.
+    path("<slug:slug>/suppressions/", suppressions.suppression_list, name="suppressions"),
+    path(
+        "<slug:slug>/suppressions/<str:suppression_id>/remove/",
+        suppressions.suppression_remove,
+        name="suppression_remove",
+    ),
+    path("<slug:slug>/exports/", exports.export_list, name="exports"),
+    path("<slug:slug>/exports/<str:export_id>/", exports.export_row, name="export_row"),
+    path(
+        "<slug:slug>/exports/<str:export_id>/download/",
+        exports.export_download,
+        name="export_download",
+    ),
+    path("<slug:slug>/audit/", audit.audit_list, name="audit"),
+    path("<slug:slug>/audit/verify/", audit.audit_verify, name="audit_verify"),
 ]

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from compliance.models import Export, Suppression
 from console.access import MANAGER
 from tests.support.factories import member, message_for
 from tests.support.objects import OBJECT_OF
@@ -41,6 +42,8 @@ SAMPLES = {
     "member_id": lambda t: member(t.workspace, "viewer").pk,
     "message_id": lambda t: message_for(t.workspace, t.sender).id,
     "delivery_id": lambda t: OBJECT_OF[WebhookDelivery](t).pk,
+    "export_id": lambda t: OBJECT_OF[Export](t).pk,
+    "suppression_id": lambda t: OBJECT_OF[Suppression](t).pk,
     "endpoint_id": lambda t: OBJECT_OF[WebhookEndpoint](t).pk,
     "sender_id": lambda t: t.sender.id,
     "slug": lambda t: t.workspace.slug,
