@@ -2,7 +2,8 @@
 
 from django.urls import include, path
 
-from .views import developers, home, members, messages, settings
+from .views import developers, home, members, messages, settings, templates
+from .views.campaigns import new as campaign_new
 
 app_name = "console"
 
@@ -49,4 +50,15 @@ urlpatterns = [
     path("<slug:slug>/refusals/", messages.refusal_list, name="refusals"),
     path("<slug:slug>/developers/", include(developers.urlpatterns)),
     path("<slug:slug>/settings/", settings.settings_page, name="settings"),
+    # Templates and New campaign (issue 14): templates/new/ and templates/preview/ before <id>/,
+    # campaigns/new/ before campaigns/<campaign_id>/.
+    path("<slug:slug>/templates/", templates.template_list, name="templates"),
+    path("<slug:slug>/templates/new/", templates.template_new, name="template_new"),
+    path(
+        "<slug:slug>/templates/preview/",
+        templates.template_preview_fragment,
+        name="template_preview",
+    ),
+    path("<slug:slug>/templates/<str:template_id>/", templates.template_detail, name="template"),
+    path("<slug:slug>/campaigns/new/", campaign_new.campaign_new, name="campaign_new"),
 ]
