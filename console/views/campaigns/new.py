@@ -129,7 +129,8 @@ def duration_words(review: Review) -> str:
     else:
         amount = f"{seconds / 3600:.1f} hours"
     rate = review.rate_per_second
-    pace = f"{rate:g} messages per second" if rate >= 1 else f"{rate * 60:g} messages per minute"
+    per, unit = (rate, "second") if rate >= 1 else (rate * 60, "minute")
+    pace = f"{per:g} message{'' if per == 1 else 's'} per {unit}"
     return f"about {amount} at {pace}"
 
 
