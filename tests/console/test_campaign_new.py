@@ -11,18 +11,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client
 
-from bench.zones import midday_zone
 from campaigns.models import Campaign
-from compliance.services import suppression_create
 from console.access import TEST_DATA_SESSION_KEY
 from messaging.pricing import spend_reserve
-from tests.support.factories import contacts_for, next_number, sender_for
-from workspaces.audit import Actor
+from tests.support.campaign_audience import BODY, MIXED_SKIPS, mixed_audience, tagged
+from tests.support.factories import sender_for
 from workspaces.models import AuditEvent, Workspace
 
 pytestmark = pytest.mark.django_db
 
-BODY = "Hi {{first_name|there}}, your code {{attributes.code}}"
 ROW = re.compile(r'<tr><th scope="row">(?:<code>)?([^<]+)(?:</code>)?</th><td class="num">([^<]*)')
 
 
@@ -40,18 +37,9 @@ def url(tenant) -> str:
     return f"/w/{tenant.workspace.slug}/campaigns/new/"
 
 
-def vip(tenant, count=1, *, consent=True, attributes=None, phones=None, **fields):
-    """Contacts tagged vip, where it is midday now (quiet hours hold none of them)."""
-    phones = phones or [next_number() for _ in range(count)]
-    fields.setdefault("timezone", midday_zone())
-    return contacts_for(
-        tenant.workspace,
-        phones,
-        tags=("vip",),
-        consent=consent,
-        attributes={"code": "A1"} if attributes is None else attributes,
-        **fields,
-    )
+def vip(tenant, count=1, **fields):
+    """Contacts tagged vip, where it is midday now."""
+    return tagged(tenant.workspace, count, **fields)
 
 
 def form(tenant, **fields) -> dict:
@@ -81,6 +69,13 @@ def reviewed(client, tenant, **fields):
     return html, Campaign.objects.get(pk=hidden(html, "campaign"))
 
 
+def launch(client, tenant, review_html: str, campaign, **fields):
+    """`Launch` from the review shown in review_html (its fingerprint), the form as given."""
+    fingerprint = fields.pop("fingerprint", None) or hidden(review_html, "fingerprint")
+    payload = form(tenant, action="launch", campaign=campaign.pk, fingerprint=fingerprint)
+    return client.post(url(tenant), {**payload, **fields})
+
+
 @pytest.fixture
 def manager(tenant, people):
     return client_for(people[("A", "campaign_manager")])
@@ -98,24 +93,12 @@ def test_the_form_preselects_the_default_sender(tenant, manager):
 
 
 def test_the_review_table_is_the_apis_dry_run(tenant, other_tenant, manager):
-    vip(tenant, 2)
-    suppressed = vip(tenant)[0]
-    suppression_create(
-        workspace_id=tenant.workspace.pk, phone=suppressed.phone, source="api", actor=Actor.system()
-    )
-    vip(tenant, consent=False)
-    vip(tenant, attributes={})  # no attributes.code
-    vip(tenant, phones=["+15555550100"])  # a number no carrier can reach
+    mixed_audience(tenant.workspace)
     vip(other_tenant, 3)  # never in A's audience
     html, campaign = reviewed(manager, tenant)
     assert campaign.status == Campaign.DRAFT and campaign.workspace_id == tenant.workspace.pk
     api = tenant.client().post(f"/api/v1/campaigns/{campaign.pk}/dry-run").json()
-    assert api["skipped"] == {
-        "workspace_suppressed": 1,
-        "consent_required": 1,
-        "missing_merge_field": 1,
-        "invalid_number": 1,
-    }
+    assert api["skipped"] == MIXED_SKIPS
     rows = table(html)
     assert rows["Recipients"] == str(api["recipients"]) == "6"
     codes = {k: int(v) for k, v in rows.items() if re.fullmatch(r"[a-z_]+", k)}
@@ -132,15 +115,7 @@ def test_the_review_table_is_the_apis_dry_run(tenant, other_tenant, manager):
 def test_a_launch_from_a_true_review_lands_on_the_campaign(tenant, people, manager):
     vip(tenant, 2)
     html, campaign = reviewed(manager, tenant)
-    response = manager.post(
-        url(tenant),
-        form(
-            tenant,
-            action="launch",
-            campaign=campaign.pk,
-            fingerprint=hidden(html, "fingerprint"),
-        ),
-    )
+    response = launch(manager, tenant, html, campaign)
     assert response.status_code == 302
     assert response["Location"] == f"/w/{tenant.workspace.slug}/campaigns/{campaign.pk}/"
     campaign.refresh_from_db()
@@ -158,12 +133,7 @@ def test_a_stale_review_is_not_launched(tenant, manager):
     vip(tenant, 2)
     html, campaign = reviewed(manager, tenant)
     vip(tenant)  # the audience grew after the review
-    response = manager.post(
-        url(tenant),
-        form(
-            tenant, action="launch", campaign=campaign.pk, fingerprint=hidden(html, "fingerprint")
-        ),
-    )
+    response = launch(manager, tenant, html, campaign)
     assert response.status_code == 409
     page = response.content.decode()
     assert "Review again" in page
@@ -172,9 +142,7 @@ def test_a_stale_review_is_not_launched(tenant, manager):
     assert campaign.status == Campaign.DRAFT
     fresh = hidden(page, "fingerprint")
     assert fresh != hidden(html, "fingerprint")
-    launched = manager.post(
-        url(tenant), form(tenant, action="launch", campaign=campaign.pk, fingerprint=fresh)
-    )
+    launched = launch(manager, tenant, page, campaign)
     assert launched.status_code == 302
 
 
@@ -182,25 +150,12 @@ def test_a_changed_spend_or_form_is_a_stale_review(tenant, manager):
     vip(tenant, 2)
     Workspace.objects.filter(pk=tenant.workspace.pk).update(spend_limit=Decimal("10"))
     html, campaign = reviewed(manager, tenant)
-    fingerprint = hidden(html, "fingerprint")
     assert table(html)["Spend left after it"].startswith("9.98")
     workspace = Workspace.objects.get(pk=tenant.workspace.pk)
     assert spend_reserve(workspace=workspace, amount=Decimal("1"))  # another send spent
-    spent = manager.post(
-        url(tenant), form(tenant, action="launch", campaign=campaign.pk, fingerprint=fingerprint)
-    )
+    spent = launch(manager, tenant, html, campaign)
     assert spent.status_code == 409 and "Review again" in spent.content.decode()
-    fresh = hidden(spent.content.decode(), "fingerprint")
-    edited = manager.post(
-        url(tenant),
-        form(
-            tenant,
-            body="Other {{first_name}}",
-            action="launch",
-            campaign=campaign.pk,
-            fingerprint=fresh,
-        ),
-    )
+    edited = launch(manager, tenant, spent.content.decode(), campaign, body="Other {{first_name}}")
     assert edited.status_code == 409
     campaign.refresh_from_db()
     assert campaign.status == Campaign.DRAFT and campaign.body == "Other {{first_name}}"
@@ -212,12 +167,7 @@ def test_over_the_spend_limit_the_review_and_the_launch_show_the_402(tenant, man
     html, campaign = reviewed(manager, tenant)
     assert "spend_limit_exceeded" in html
     assert "Raise the workspace&#x27;s spend_limit" in html  # the catalogue's fix
-    response = manager.post(
-        url(tenant),
-        form(
-            tenant, action="launch", campaign=campaign.pk, fingerprint=hidden(html, "fingerprint")
-        ),
-    )
+    response = launch(manager, tenant, html, campaign)
     assert response.status_code == 402
     page = response.content.decode()
     assert "Sending this would take the month&#x27;s spend past the workspace&#x27;s limit." in page
@@ -256,16 +206,7 @@ def test_send_at_is_read_in_the_workspaces_time_zone(tenant, manager):
     local = (datetime.now(zone) + timedelta(days=2)).replace(second=0, microsecond=0)
     html, campaign = reviewed(manager, tenant, send_at=local.strftime("%Y-%m-%dT%H:%M"))
     assert campaign.send_at == local
-    launched = manager.post(
-        url(tenant),
-        form(
-            tenant,
-            send_at=local.strftime("%Y-%m-%dT%H:%M"),
-            action="launch",
-            campaign=campaign.pk,
-            fingerprint=hidden(html, "fingerprint"),
-        ),
-    )
+    launched = launch(manager, tenant, html, campaign, send_at=local.strftime("%Y-%m-%dT%H:%M"))
     assert launched.status_code == 302
     campaign.refresh_from_db()
     assert campaign.status == Campaign.SCHEDULED

@@ -7,13 +7,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from bench.zones import midday_zone
 from campaigns.models import Campaign, Template
-from compliance.services import suppression_create
-from workspaces.audit import Actor
 
 from ..support.browser import assert_accessible
-from ..support.factories import contacts_for, next_number
+from ..support.campaign_audience import BODY, MIXED_SKIPS, mixed_audience
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,51 +42,25 @@ def test_a_template_with_an_emoji_is_ucs2_and_the_emoji_named(page_as, tenant, p
     assert_accessible(page)
 
 
-def audience(tenant) -> None:
-    """Two who pass, one suppressed, one without consent, one missing a merge field, one
-    invalid number: all where it is midday, so quiet hours hold none."""
-    zone, code = midday_zone(), {"code": "A1"}
-
-    def vip(phones, **fields):
-        fields.setdefault("attributes", code)
-        return contacts_for(tenant.workspace, phones, tags=("vip",), timezone=zone, **fields)
-
-    vip([next_number(), next_number()])
-    suppressed = vip([next_number()])[0]
-    suppression_create(
-        workspace_id=tenant.workspace.pk, phone=suppressed.phone, source="api", actor=Actor.system()
-    )
-    vip([next_number()], consent=False)
-    vip([next_number()], attributes={})
-    vip(["+15555550100"])
-
-
 def test_a_campaign_reviewed_as_the_api_dry_runs_it_then_launched(
     page_as, tenant, people, monkeypatch
 ):
     pumped = []
     monkeypatch.setattr("campaigns.services.launch.pump_start", lambda **kw: pumped.append(kw))
-    audience(tenant)
+    mixed_audience(tenant.workspace)
     page = page_as(people[("A", "campaign_manager")])
     page.goto(f"/w/{tenant.workspace.slug}/campaigns/new/")
     assert_accessible(page)
     expect(page.get_by_label("From", exact=True)).to_have_value(tenant.sender.number)
     page.get_by_label("Name", exact=True).fill("Spring sale")
-    page.get_by_label("Message", exact=True).fill(
-        "Hi {{first_name|there}}, code {{attributes.code}}"
-    )
+    page.get_by_label("Message", exact=True).fill(BODY)
     page.get_by_label("Tags", exact=True).fill("vip")
     page.get_by_role("button", name="Review").click()
     review = page.get_by_role("region", name="Review")
     expect(review).to_be_visible()
     campaign = Campaign.objects.get(workspace=tenant.workspace, name="Spring sale")
     api = tenant.client().post(f"/api/v1/campaigns/{campaign.pk}/dry-run").json()
-    assert api["skipped"] == {
-        "workspace_suppressed": 1,
-        "consent_required": 1,
-        "missing_merge_field": 1,
-        "invalid_number": 1,
-    }
+    assert api["skipped"] == MIXED_SKIPS
 
     def row(name: str):
         return review.get_by_role("row", name=re.compile(rf"^{name}\b"))
