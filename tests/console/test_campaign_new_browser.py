@@ -19,6 +19,11 @@ def test_a_template_with_an_emoji_is_ucs2_and_the_emoji_named(page_as, tenant, p
     page = page_as(people[("A", "campaign_manager")])
     page.goto(f"/w/{tenant.workspace.slug}/templates/")
     assert_accessible(page)
+    asked = []  # the live preview's requests: polls, so they never refresh the session
+    page.on(
+        "request",
+        lambda r: asked.append(r.headers.get("x-tern-poll")) if "/preview/" in r.url else None,
+    )
     page.get_by_role("link", name="New template").click()
     page.get_by_label("Name", exact=True).fill("Party")
     preview = page.get_by_role("region", name="Live preview")
@@ -33,6 +38,7 @@ def test_a_template_with_an_emoji_is_ucs2_and_the_emoji_named(page_as, tenant, p
     body.press_sequentially(" {{nick}}")
     expect(preview).to_contain_text("Unknown merge fields: nick")
     assert_accessible(page)
+    assert asked and set(asked) == {"1"}
     body.fill("Hi {{first_name|there}} 🎉")
     page.get_by_role("button", name="Save").click()
     page.wait_for_url(re.compile(r"/templates/tpl_[0-9a-z]+/$"))

@@ -3,6 +3,7 @@ serializer and services, the live preview (encoding and the characters that forc
 segments, price, unknown merge fields), tenancy and roles."""
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from campaigns.models import Template
@@ -91,6 +92,7 @@ def test_the_live_preview_renders_for_a_chosen_contact(tenant, other_tenant, peo
     html = gsm.content.decode()
     assert gsm.status_code == 200
     assert "Hi F0" in html and "GSM-7" in html and "1 segments" in html and "USD" in html
+    assert settings.SESSION_COOKIE_NAME not in gsm.cookies  # a poll never refreshes the session
     long = client.get(preview, {"body": "é€" * 100, "phone": "+14155550199"}).content.decode()
     assert "GSM-7" in long and "2 segments" in long  # € costs two septets, é one: 300 > 160
     unknown = client.get(preview, {"body": "Hi {{nick}} {{first_name}}"}).content.decode()
