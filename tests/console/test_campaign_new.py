@@ -17,6 +17,7 @@ from messaging.pricing import spend_reserve
 from tests.support.campaign_audience import BODY, MIXED_SKIPS, mixed_audience, tagged
 from tests.support.factories import sender_for
 from workspaces.models import AuditEvent, Workspace
+from workspaces.selectors import month_to_date_spend
 
 pytestmark = pytest.mark.django_db
 
@@ -120,6 +121,8 @@ def test_a_launch_from_a_true_review_lands_on_the_campaign(tenant, people, manag
     assert response["Location"] == f"/w/{tenant.workspace.slug}/campaigns/{campaign.pk}/"
     campaign.refresh_from_db()
     assert campaign.status == Campaign.RUNNING and campaign.recipients == 2
+    cost = Decimal(table(html)["Cost"].removesuffix(" USD"))
+    assert cost > 0 and month_to_date_spend(workspace=tenant.workspace) == cost  # reserved
     event = AuditEvent.objects.get(workspace=tenant.workspace, action="campaign.launched")
     member = people[("A", "campaign_manager")]
     assert (event.actor_type, event.actor_id) == ("user", str(member.pk))
@@ -241,3 +244,10 @@ def test_a_viewer_gets_no_form_and_a_posted_launch_is_403(tenant, people):
     agent = client_for(people[("A", "agent")])
     assert agent.post(url(tenant), form(tenant)).status_code == 403
     assert not Campaign.objects.filter(workspace=tenant.workspace).exists()
+
+
+def test_the_time_it_takes_follows_the_throttle(tenant, manager):
+    vip(tenant, 2)
+    html, campaign = reviewed(manager, tenant, throttle="30")
+    assert campaign.throttle_per_minute == 30
+    assert table(html)["Takes"] == "about 4 seconds at 30 messages per minute"
