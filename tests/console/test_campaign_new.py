@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 
 from campaigns.models import Campaign
+from campaigns.services.templates import template_create
 from console.access import TEST_DATA_SESSION_KEY
 from messaging.pricing import spend_reserve
 from tests.support.campaign_audience import BODY, MIXED_SKIPS, mixed_audience, tagged
@@ -251,3 +252,15 @@ def test_the_time_it_takes_follows_the_throttle(tenant, manager):
     html, campaign = reviewed(manager, tenant, throttle="30")
     assert campaign.throttle_per_minute == 30
     assert table(html)["Takes"] == "about 4 seconds at 30 messages per minute"
+
+
+def test_the_template_pages_link_preselects_the_template(tenant, manager):
+    template = template_create(workspace_id=tenant.workspace.pk, name="Promo", body="Hi")
+    page = manager.get(f"/w/{tenant.workspace.slug}/templates/{template.pk}/").content.decode()
+    link = f"/w/{tenant.workspace.slug}/campaigns/new/?template={template.pk}"
+    assert f'href="{link}"' in page
+    html = manager.get(link).content.decode()
+    assert f'<option value="{template.pk}" selected>Promo</option>' in html
+    vip(tenant, 1)
+    _, campaign = reviewed(manager, tenant, body="", template=template.pk)
+    assert campaign.template_id == template.pk and campaign.body == ""

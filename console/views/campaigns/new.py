@@ -99,9 +99,10 @@ class Shown:
     status: int = 200
 
 
-def _initial(seat: Seat) -> dict:
-    """An empty form: `From` preselects the default sender."""
-    return {"sender": seat.workspace.default_sender or "", "everyone": False, "throttle": ""}
+def _initial(seat: Seat, template: str) -> dict:
+    """An empty form: `From` preselects the default sender; `?template=` (the Template page's
+    link) preselects that template."""
+    return {"sender": seat.workspace.default_sender or "", "everyone": False, "template": template}
 
 
 def _page(request, form: FormState, shown: Shown = Shown()):
@@ -189,4 +190,4 @@ def campaign_new(request):
     """The guided form; a post reviews the draft, or launches it when the review still holds."""
     if request.method == "POST":
         return _post(request)
-    return _page(request, FormState(values=_initial(request.seat)))
+    return _page(request, FormState(values=_initial(request.seat, request.GET.get("template", ""))))
