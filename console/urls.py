@@ -2,7 +2,18 @@
 
 from django.urls import include, path
 
-from .views import audit, developers, exports, home, members, messages, settings, suppressions
+from .views import (
+    audit,
+    developers,
+    exports,
+    home,
+    members,
+    messages,
+    settings,
+    suppressions,
+    templates,
+)
+from .views.campaigns import new as campaign_new
 
 app_name = "console"
 
@@ -65,4 +76,15 @@ urlpatterns = [
     ),
     path("<slug:slug>/audit/", audit.audit_list, name="audit"),
     path("<slug:slug>/audit/verify/", audit.audit_verify, name="audit_verify"),
+    # Templates and New campaign (issue 14): templates/new/ and templates/preview/ before <id>/,
+    # campaigns/new/ before campaigns/<campaign_id>/.
+    path("<slug:slug>/templates/", templates.template_list, name="templates"),
+    path("<slug:slug>/templates/new/", templates.template_new, name="template_new"),
+    path(
+        "<slug:slug>/templates/preview/",
+        templates.template_preview_fragment,
+        name="template_preview",
+    ),
+    path("<slug:slug>/templates/<str:template_id>/", templates.template_detail, name="template"),
+    path("<slug:slug>/campaigns/new/", campaign_new.campaign_new, name="campaign_new"),
 ]

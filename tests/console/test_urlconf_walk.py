@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from campaigns.models import Template
 from compliance.models import Export, Suppression
 from console.access import MANAGER
 from tests.support.factories import member, message_for
@@ -47,6 +48,7 @@ SAMPLES = {
     "endpoint_id": lambda t: OBJECT_OF[WebhookEndpoint](t).pk,
     "sender_id": lambda t: t.sender.id,
     "slug": lambda t: t.workspace.slug,
+    "template_id": lambda t: OBJECT_OF[Template](t).pk,
     "token_id": lambda t: t.tokens[("viewer", "live")].id,
 }
 
