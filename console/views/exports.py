@@ -99,9 +99,9 @@ def export_list(request):
 
 
 def serializer_data(values: dict) -> dict:
-    """The posted fields the API would receive: empty ones left out, `phone` and `as_of` only
-    for kind `number` (whose moment is read in the workspace's time zone)."""
-    names = FIELDS + (NUMBER_FIELDS if values.get("kind") == NUMBER_KIND else ())
+    """The posted fields the API would receive: empty ones left out; kind `number` takes
+    `phone` and `as_of` (read in the workspace's time zone) instead of the dates."""
+    names = FIELDS if values.get("kind") != NUMBER_KIND else ("kind", "format", *NUMBER_FIELDS)
     data = {name: values[name] for name in names if values.get(name)}
     if data.get("as_of"):
         data["as_of"] = local_moment(data["as_of"])
