@@ -2,7 +2,7 @@
 the worker, its records counted (the progress bar's end), a pending import recorded and audited,
 its job published once that commits.
 
-The console stages it instead (`contact_import_stage`): the file and its header are kept but
+The console stages it instead (`staged=True`): the file and its header are kept but
 nothing runs until `contact_import_start` saves the columns' mapping and enqueues the job.
 """
 
@@ -35,25 +35,14 @@ def contact_import_create(
     consent_disclosure: str = "",
     actor: Actor,
     ip: str | None = None,
+    staged: bool = False,
 ) -> ContactImport:
-    """Check the CSV's header, keep the file for the worker, record a pending import; audited."""
+    """Check the CSV's header, keep the file for the worker, record a pending import; audited.
+    `staged` (the console): keep the file and its header for the mapping step, run nothing yet."""
     contact_import = _new(workspace_id, upload, tags, consent_disclosure, actor)
-    return _keep(contact_import, upload, actor=actor, ip=ip, start=True)
-
-
-def contact_import_stage(
-    *,
-    workspace_id: str,
-    upload,
-    tags: list[str],
-    consent_disclosure: str = "",
-    actor: Actor,
-    ip: str | None = None,
-) -> ContactImport:
-    """Keep the CSV and its header for the mapping step; audited, but nothing runs yet."""
-    contact_import = _new(workspace_id, upload, tags, consent_disclosure, actor)
-    contact_import.status = ContactImport.STAGED
-    return _keep(contact_import, upload, actor=actor, ip=ip, start=False)
+    if staged:
+        contact_import.status = ContactImport.STAGED
+    return _keep(contact_import, upload, actor=actor, ip=ip, start=not staged)
 
 
 def contact_import_start(

@@ -6,12 +6,13 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from campaigns import tasks
 from campaigns.imports import upload
 from campaigns.models import Contact, ContactImport
 from workspaces.models import AuditEvent
+
+from .test_contacts_pages import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -38,12 +39,6 @@ def enqueued(monkeypatch) -> list:
     published = []
     monkeypatch.setattr(upload, "enqueue_on_commit", published.append)
     return published
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def url(tenant, part: str = "") -> str:

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from campaigns.api.serializers import ContactImportCreateSerializer
 from campaigns.imports import mapping
 from campaigns.imports.report import row_fix
-from campaigns.imports.upload import contact_import_stage, contact_import_start
+from campaigns.imports.upload import contact_import_create, contact_import_start
 from campaigns.models import ContactImport
 from workspaces.api.base import client_ip
 from workspaces.csvsafe import csv_line
@@ -59,13 +59,14 @@ def import_upload(request):
         if not form.is_valid():
             raise validation_error(form)
         data = form.validated_data
-        contact_import = contact_import_stage(
+        contact_import = contact_import_create(
             workspace_id=seat.workspace_id,
             upload=data["file"],
             tags=data["tags"],
             consent_disclosure=data["consent_disclosure"].strip(),
             actor=member_actor(seat.member),
             ip=client_ip(request),
+            staged=True,
         )
     except TernError as error:
         show_error(request, error)
