@@ -41,6 +41,7 @@ The console stages an upload (`staged`: file and header kept, nothing runs, not 
 header, counted at upload) and `rows_read` (kept at each batch's checkpoint) are the progress.
 The report keeps the first `MAX_ERRORS` rows; past that the resource says `errors_truncated`.
 
-Modules, top down: `upload` and `run` (the two verbs), `mapping` (columns to fields), `recovery` (leases, the sweep, the job's
-publishing by name), `rows` (parsing), `report` (the report, the resource, the file's path).
+Modules, top down: `upload` and `run` (the two verbs), `mapping` (columns to fields), `recovery`
+(leases, the sweep, the job's publishing by name), `rows` (parsing), `report` (the report, the
+resource, the file's path).
 """
