@@ -5,6 +5,9 @@ from django.db import models
 from workspaces.ids import PrefixedIdField
 from workspaces.models import ModeScopedModel, WorkspaceScopedModel
 
+# Documented bounds of a contact's attributes (the API's schema and the import's mapping show them).
+ATTRIBUTES_MAX_KEYS, ATTRIBUTE_KEY_MAX, ATTRIBUTES_MAX_BYTES = 50, 64, 4096
+
 
 class Contact(WorkspaceScopedModel):
     """A person a workspace may text; one per phone number in a workspace."""
@@ -24,6 +27,10 @@ class Contact(WorkspaceScopedModel):
         constraints = [
             models.UniqueConstraint(fields=["workspace", "phone"], name="contact_unique_phone")
         ]
+        # The console's list pages contacts newest first (the API's cursor order).
+        indexes = [
+            models.Index(fields=["workspace", "-created_at", "-id"], name="contact_ws_created")
+        ]
 
 
 class Template(WorkspaceScopedModel):
@@ -40,6 +47,8 @@ class ContactImport(WorkspaceScopedModel):
     """A CSV of contacts, imported on the worker; its report names every row it refused."""
 
     PENDING, RUNNING, COMPLETED, FAILED = "pending", "running", "completed", "failed"
+    # Uploaded in the console, waiting for its columns' mapping: no run, no sweep, not in the API.
+    STAGED = "staged"
 
     id = PrefixedIdField("imp")
     status = models.CharField(max_length=10, default=PENDING)
@@ -59,6 +68,14 @@ class ContactImport(WorkspaceScopedModel):
     # Committed with each batch: the file's last row it covers, and how many rows were refused.
     progress_row = models.PositiveIntegerField(default=0)
     refused = models.PositiveIntegerField(default=0)
+    # The header's cells as written, and what each column becomes (`imports.mapping`): empty for
+    # the API's imports, which read the contract's columns by name.
+    header = models.JSONField(default=list, blank=True)
+    columns = models.JSONField(default=list, blank=True)
+    # The progress bar: records after the header (counted once, at upload), and those read so far
+    # (committed with each batch's checkpoint).
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(default=0)
 
 
 class Campaign(ModeScopedModel):

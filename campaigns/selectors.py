@@ -4,6 +4,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import phonenumbers
+from django.db import connection
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from phonenumbers import PhoneNumberType
 
 from messaging.encoding import encode_body
@@ -15,6 +18,32 @@ from workspaces.phones import country_of, to_e164
 
 from .models import Contact, Template
 from .rendering import MissingMergeField, render
+
+
+def with_tag(contacts: QuerySet, tag: str) -> QuerySet:
+    """The contacts carrying the tag, filtered in the database (tags are a JSON list)."""
+    if connection.vendor == "postgresql":
+        return contacts.filter(tags__contains=[tag])  # jsonb @>
+    # SQLite has no JSON containment: its json_each table function, the tag a bound parameter.
+    has_tag = RawSQL(
+        "EXISTS (SELECT 1 FROM json_each(campaigns_contact.tags) t WHERE t.value = %s)",
+        [tag],
+        output_field=BooleanField(),
+    )
+    return contacts.alias(has_tag=has_tag).filter(has_tag=True)
+
+
+def contact_search(contacts: QuerySet, text: str, default_country: str) -> QuerySet:
+    """Contacts whose number is the text (in any format), or whose name contains it."""
+    text = text.strip()
+    if not text:
+        return contacts
+    phone = to_e164(text, default_country)
+    if phone:
+        return contacts.filter(phone=phone)
+    return contacts.filter(
+        Q(first_name__icontains=text) | Q(last_name__icontains=text) | Q(phone__startswith=text)
+    )
 
 
 def contact_timezone(workspace_id: str, phone: str) -> str | None:

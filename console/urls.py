@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from .views import (
     audit,
+    contacts,
     developers,
     exports,
     home,
@@ -87,4 +88,33 @@ urlpatterns = [
     ),
     path("<slug:slug>/templates/<str:template_id>/", templates.template_detail, name="template"),
     path("<slug:slug>/campaigns/new/", campaign_new.campaign_new, name="campaign_new"),
+    # The contact pages (issue 14): contacts/import/ and contacts/imports/ before contacts/<id>/.
+    path("<slug:slug>/contacts/", contacts.contact_list, name="contacts"),
+    path("<slug:slug>/contacts/import/", contacts.import_upload, name="contact_import_new"),
+    path(
+        "<slug:slug>/contacts/imports/<str:import_id>/",
+        contacts.import_detail,
+        name="contact_import",
+    ),
+    path(
+        "<slug:slug>/contacts/imports/<str:import_id>/start/",
+        contacts.import_start,
+        name="contact_import_start",
+    ),
+    path(
+        "<slug:slug>/contacts/imports/<str:import_id>/progress/",
+        contacts.import_progress,
+        name="contact_import_progress",
+    ),
+    path(
+        "<slug:slug>/contacts/imports/<str:import_id>/report.csv",
+        contacts.import_report,
+        name="contact_import_report",
+    ),
+    path("<slug:slug>/contacts/<str:contact_id>/", contacts.contact_detail, name="contact"),
+    path(
+        "<slug:slug>/contacts/<str:contact_id>/delete/",
+        contacts.contact_delete_view,
+        name="contact_delete",
+    ),
 ]

@@ -10,13 +10,19 @@ from workspaces.api.references import WorkspaceIdField, WorkspaceSenderField
 from workspaces.phones import to_e164
 
 from ..imports import report, rows
-from ..models import Contact, ContactImport, Template
+from ..models import (
+    ATTRIBUTE_KEY_MAX,
+    ATTRIBUTES_MAX_BYTES,
+    ATTRIBUTES_MAX_KEYS,
+    Contact,
+    ContactImport,
+    Template,
+)
 from ..rendering import unknown_fields
 from ..resources import contact_resource, template_resource
 
 _ZONES = None
-# Documented bounds of contacts' and templates' free text (the schema shows them).
-ATTRIBUTES_MAX_KEYS, ATTRIBUTE_KEY_MAX, ATTRIBUTES_MAX_BYTES = 50, 64, 4096
+# Documented bounds of templates' free text (the schema shows them).
 TEMPLATE_BODY_MAX = 1600  # as a campaign's own body
 
 
@@ -273,6 +279,10 @@ class ContactImportSerializer(serializers.Serializer):
         help_text=f"More than {report.MAX_ERRORS:,} rows were refused; the first are listed."
     )
     failure = serializers.CharField(allow_null=True, help_text="Why a failed import stopped.")
+    rows_total = serializers.IntegerField(help_text="Records in the file after its header row.")
+    rows_read = serializers.IntegerField(
+        help_text="Records read so far (updated as each batch of rows commits)."
+    )
     created_by = serializers.CharField()
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)

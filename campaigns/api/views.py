@@ -57,9 +57,8 @@ class ContactFilter(CreatedRangeFilterSet):
         )
 
     def filter_tag(self, queryset, name, value):
-        """Contacts carrying the tag."""
-        ids = [c.pk for c in queryset.only("id", "tags") if value in (c.tags or [])]
-        return queryset.filter(pk__in=ids)
+        """Contacts carrying the tag (filtered in the database)."""
+        return selectors.with_tag(queryset, value)
 
 
 class ContactViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
@@ -283,10 +282,11 @@ class ContactImportViewSet(ListRetrieveViewSet):
     }
 
     def get_queryset(self):
-        """The workspace's imports (imports are not split by mode)."""
+        """The workspace's imports (imports are not split by mode); a console upload waiting for
+        its mapping is not an import yet."""
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular, without a token
             return ContactImport.objects.none()
-        return super().get_queryset()
+        return super().get_queryset().exclude(status=ContactImport.STAGED)
 
     @extend_schema(request=ContactImportCreateSerializer, responses={202: ContactImportSerializer})
     def create(self, request):

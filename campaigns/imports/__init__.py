@@ -32,9 +32,16 @@ that was refused, trimmed. A refused row writes nothing. Its code is the first t
     consent_without_disclosure   the consent cell  consent given, but the import has no disclosure
     invalid_consent_captured_at  the cell          not ISO 8601, or in the future
 
-These are codes of the import's report, not API errors: they are not in the error catalogue.
+These are codes of the import's report, not API errors: they are not in the error catalogue;
+`report.ROW_FIXES` says what to change for each (the console's report and its CSV show it).
+
+The console stages an upload (`staged`: file and header kept, nothing runs, not in the API), then
+`contact_import_start` saves a mapping of each column to one of the columns above,
+`attributes.<name>` or `ignore` (`mapping`) and enqueues it. `rows_total` (records after the
+header, counted at upload) and `rows_read` (kept at each batch's checkpoint) are the progress.
 The report keeps the first `MAX_ERRORS` rows; past that the resource says `errors_truncated`.
 
-Modules, top down: `upload` and `run` (the two verbs), `recovery` (leases, the sweep, the job's
-publishing by name), `rows` (parsing), `report` (the report, the resource, the file's path).
+Modules, top down: `upload` and `run` (the two verbs), `mapping` (columns to fields), `recovery`
+(leases, the sweep, the job's publishing by name), `rows` (parsing), `report` (the report, the
+resource, the file's path).
 """

@@ -66,6 +66,7 @@ def checkpoint(
         "created": report.created + created,
         "updated": report.updated + updated,
         "refused": report.refused,
+        "rows_read": report.rows_read,
         "leased_until": clock.now() + LEASE,
     }
     if len(report.errors) != len(contact_import.errors or []):  # the report grew in this batch
@@ -93,6 +94,7 @@ def finish(contact_import: ContactImport, report, *, status: str, failure: str) 
             updated=report.updated,
             refused=report.refused,
             errors=report.errors,
+            rows_read=report.rows_read,
             completed_at=now,
             lease_token="",
             leased_until=None,
@@ -101,6 +103,7 @@ def finish(contact_import: ContactImport, report, *, status: str, failure: str) 
         contact_import.status, contact_import.failure = status, failure[:2000]
         contact_import.created, contact_import.updated = report.created, report.updated
         contact_import.errors, contact_import.completed_at = report.errors, now
+        contact_import.rows_read = report.rows_read
         audit_record(
             workspace=contact_import.workspace_id,
             actor=import_actor(contact_import),

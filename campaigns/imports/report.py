@@ -12,6 +12,22 @@ from workspaces.audit import Actor
 from ..models import ContactImport
 
 MAX_ERRORS = 10_000
+# What to fix for each code of the report (CONTRACT §7's row errors; see the package's docstring).
+ROW_FIXES = {
+    "nul_character": "Remove the NUL character from the cell (re-save the file as CSV UTF-8).",
+    "blank_row": "Delete the empty row, or fill it in.",
+    "invalid_number": "Write the number in E.164 (+14155550100), or with the area code in the"
+    " workspace's default country.",
+    "duplicate_in_file": "The number is on an earlier row: merge the two rows into one.",
+    "value_too_long": "Shorten the cell: names are at most 100 characters, tags at most 64,"
+    " attributes at most 4096 bytes in all.",
+    "invalid_timezone": "Use an IANA time zone name such as America/Chicago, or leave it empty.",
+    "invalid_consent": "Write yes or no (or y/n, true/false, 1/0), or leave it empty.",
+    "consent_without_disclosure": "Import again with the consent disclosure the contacts agreed to,"
+    " or leave consent empty.",
+    "invalid_consent_captured_at": "Write when consent was given in ISO 8601"
+    " (2024-05-01T14:30:00Z), not in the future.",
+}
 
 
 def import_path(import_id: str) -> Path:
@@ -33,6 +49,7 @@ class Report:
     updated: int = 0
     refused: int = 0
     errors: list = field(default_factory=list)
+    rows_read: int = 0  # records after the header read so far (the progress bar's value)
 
     def refuse(self, row: int, value: str, code: str) -> None:
         """Name a refused row in the report (up to one past the cap, which marks truncation)."""
@@ -56,7 +73,14 @@ def contact_import_resource(contact_import: ContactImport) -> dict:
         # One error past the cap is kept only to know the report was cut short.
         "errors_truncated": len(errors) > MAX_ERRORS,
         "failure": contact_import.failure or None,
+        "rows_total": contact_import.rows_total,
+        "rows_read": contact_import.rows_read,
         "created_by": contact_import.created_by,
         "created_at": clock.isoformat(contact_import.created_at),
         "completed_at": clock.isoformat(contact_import.completed_at),
     }
+
+
+def row_fix(code: str) -> str:
+    """What to change in the file for a refused row's code."""
+    return ROW_FIXES.get(code, "Correct the cell and import the row again.")

@@ -2,8 +2,9 @@
 (each named in the report with the first code that applies)."""
 
 import csv
+import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import available_timezones
@@ -13,10 +14,11 @@ from workspaces.errors import TernError
 from workspaces.models import Workspace
 from workspaces.phones import to_e164
 
-from ..models import Contact, ContactImport
+from ..models import ATTRIBUTES_MAX_BYTES, Contact, ContactImport
+from .mapping import FIELDS
 from .report import Report
 
-COLUMNS = ("phone", "first_name", "last_name", "timezone", "tags", "consent", "consent_captured_at")
+COLUMNS = FIELDS
 YES, NO = frozenset({"yes", "y", "true", "1"}), frozenset({"", "no", "n", "false", "0"})
 NAME_MAX = Contact._meta.get_field("first_name").max_length
 TAG_MAX = 64
@@ -42,18 +44,24 @@ def file_error(message: str, **details) -> TernError:
     return TernError("validation_error", message, details={"file": [message], **details})
 
 
-def header(reader) -> tuple[dict[str, int], int]:
-    """The columns by name (lower case) and the header's row number; blank lines before it skip."""
+def header_cells(reader) -> tuple[list[str], int]:
+    """The header row's cells (trimmed) and its row number; blank lines before it skip."""
     try:
         for number, cells in enumerate(reader, start=1):
             if any(cell.strip() for cell in cells):
-                columns: dict[str, int] = {}
-                for index, name in enumerate(cells):
-                    columns.setdefault(name.strip().lower(), index)
-                return columns, number
+                return [cell.strip() for cell in cells], number
     except csv.Error as exc:
         raise file_error(f"The header row is not valid CSV: {exc}.") from exc
     raise file_error(f"The file is empty; its first row must name the columns: {COLUMNS}.")
+
+
+def header(reader) -> tuple[dict[str, int], int]:
+    """The columns by name (lower case) and the header's row number; blank lines before it skip."""
+    cells, number = header_cells(reader)
+    columns: dict[str, int] = {}
+    for index, name in enumerate(cells):
+        columns.setdefault(name.lower(), index)
+    return columns, number
 
 
 @dataclass
@@ -67,6 +75,7 @@ class Row:
     tags: list[str]
     consent: bool
     captured_at: datetime | None
+    attributes: dict[str, str] = field(default_factory=dict)
 
 
 class _Refused(Exception):
@@ -78,12 +87,20 @@ class _Refused(Exception):
 class RowParser:
     """Turns the file's records into valid rows, naming each refused one in the report."""
 
-    def __init__(self, contact_import: ContactImport, columns: dict[str, int], report: Report):
+    def __init__(
+        self,
+        contact_import: ContactImport,
+        columns: dict[str, int],
+        report: Report,
+        attributes: dict[str, int] | None = None,
+    ):
         workspace: Workspace = contact_import.workspace
         self.country = workspace.default_country
         self.disclosure = contact_import.consent_disclosure
         self.tags = list(contact_import.tags or [])
         self.columns, self.report = columns, report
+        # Columns mapped to `attributes.<name>` (console imports only), by name.
+        self.attribute_columns = attributes or {}
         self.seen: set[str] = set()
 
     def rows(self, reader, *, first: int, done: int = 0) -> Iterator[Row]:
@@ -139,7 +156,19 @@ class RowParser:
             sorted({*tags, *self.tags}),
             consent,
             captured_at,
+            self._attributes(cells),
         )
+
+    def _attributes(self, cells: list[str]) -> dict[str, str]:
+        """The row's filled attribute cells, within the contact's attributes' size."""
+        found = {}
+        for key, index in self.attribute_columns.items():
+            value = cells[index].strip() if index < len(cells) else ""
+            if value:
+                found[key] = value
+        if len(json.dumps(found).encode()) > ATTRIBUTES_MAX_BYTES:
+            raise _Refused("value_too_long", max(found.values(), key=len))
+        return found
 
     def _phone(self, raw: str) -> str:
         """E.164, refused when invalid or already on an earlier row."""

@@ -14,14 +14,14 @@ from workspaces.audit import Actor
 from workspaces.errors import TernError
 
 from ..models import Contact, ContactImport
-from . import recovery
+from . import mapping, recovery
 from .report import Report, import_actor, import_path
 from .rows import Row, RowParser, header
 
 logger = logging.getLogger("tern.imports")
 
 BATCH = 1000  # rows per transaction, and per lookup of the contacts the workspace already has
-UPDATED_FIELDS = ["first_name", "last_name", "timezone", "tags", "updated_at"]
+UPDATED_FIELDS = ["first_name", "last_name", "timezone", "tags", "attributes", "updated_at"]
 # A concurrent writer may add one of a batch's numbers between our lookup and our insert.
 WRITE_ATTEMPTS = 3
 
@@ -33,7 +33,9 @@ def contact_import_run(*, import_id: str) -> ContactImport | None:
     if contact_import is None:
         return None
     done = contact_import  # what earlier runs committed, when this one resumes
-    report = Report(done.created, done.updated, done.refused, list(done.errors or []))
+    report = Report(
+        done.created, done.updated, done.refused, list(done.errors or []), done.rows_read
+    )
     try:
         _read(contact_import, report)
         status, failure = ContactImport.COMPLETED, ""
@@ -62,10 +64,15 @@ def _read(contact_import: ContactImport, report: Report) -> None:
     with open(import_path(contact_import.id), encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         columns, header_row = header(reader)
-        parser = RowParser(contact_import, columns, report)
+        attributes = {}
+        if contact_import.columns:  # mapped in the console; the API's imports read by name
+            columns, attributes = mapping.by_mapping(contact_import.columns)
+        parser = RowParser(contact_import, columns, report, attributes)
         rows = parser.rows(reader, first=header_row + 1, done=contact_import.progress_row)
         while batch := list(islice(rows, BATCH)):
+            report.rows_read = parser.row - header_row
             _write_batch(contact_import, batch, actor=actor, report=report, row=parser.row)
+        report.rows_read = parser.row - header_row  # refused rows after the last batch too
 
 
 def _write_batch(
@@ -118,6 +125,7 @@ def _new_contact(workspace_id: str, row: Row, now: datetime) -> Contact:
         last_name=row.last_name,
         timezone=row.timezone,
         tags=row.tags,
+        attributes=row.attributes,
         created_at=now,
         updated_at=now,
     )
@@ -125,12 +133,20 @@ def _new_contact(workspace_id: str, row: Row, now: datetime) -> Contact:
 
 def _merge(contact: Contact, row: Row, now: datetime) -> bool:
     """Apply a row to a known contact (only the cells it fills; tags added); whether it changed."""
-    before = (contact.first_name, contact.last_name, contact.timezone, contact.tags)
+    before = (
+        contact.first_name,
+        contact.last_name,
+        contact.timezone,
+        contact.tags,
+        contact.attributes,
+    )
     contact.first_name = row.first_name or contact.first_name
     contact.last_name = row.last_name or contact.last_name
     contact.timezone = row.timezone or contact.timezone
     contact.tags = sorted({*(contact.tags or []), *row.tags})
-    if (contact.first_name, contact.last_name, contact.timezone, contact.tags) == before:
+    contact.attributes = {**(contact.attributes or {}), **row.attributes}
+    after = (contact.first_name, contact.last_name, contact.timezone, contact.tags)
+    if (*after, contact.attributes) == before:
         return False
     contact.updated_at = now  # bulk_update does not apply auto_now
     return True

@@ -1,5 +1,9 @@
 """An import's upload: the header checked at once, the file kept (UTF-8 checked as it streams) for
-the worker, a pending import recorded and audited, its job published once that commits.
+the worker, its records counted (the progress bar's end), a pending import recorded and audited,
+its job published once that commits.
+
+The console stages it instead (`staged=True`): the file and its header are kept but
+nothing runs until `contact_import_start` saves the columns' mapping and enqueues the job.
 """
 
 import codecs
@@ -11,11 +15,13 @@ from django.db import transaction
 
 from workspaces import clock
 from workspaces.audit import Actor, audit_record
+from workspaces.errors import TernError
 
 from ..models import ContactImport
-from .recovery import enqueue_on_commit
+from . import mapping
+from .recovery import LEASE, enqueue_on_commit
 from .report import import_path
-from .rows import COLUMNS, file_error, header
+from .rows import COLUMNS, file_error, header_cells
 
 MAX_FILE_BYTES = settings.FILE_UPLOAD_MAX_BYTES
 TOO_LARGE = "The file is larger than 20 MiB; split it into several imports."
@@ -29,11 +35,47 @@ def contact_import_create(
     consent_disclosure: str = "",
     actor: Actor,
     ip: str | None = None,
+    staged: bool = False,
 ) -> ContactImport:
-    """Check the CSV's header, keep the file for the worker, record a pending import; audited."""
+    """Check the CSV's header, keep the file for the worker, record a pending import; audited.
+    `staged` (the console): keep the file and its header for the mapping step, run nothing yet."""
+    contact_import = _new(workspace_id, upload, tags, consent_disclosure, actor)
+    if staged:
+        contact_import.status = ContactImport.STAGED
+    return _keep(contact_import, upload, actor=actor, ip=ip, start=not staged)
+
+
+def contact_import_start(
+    *, contact_import: ContactImport, columns: list[str], actor: Actor, ip: str | None = None
+) -> ContactImport:
+    """Save a staged import's mapping (checked against its header) and run it; audited.
+    `invalid_state` when it was started already."""
+    columns = mapping.validate(contact_import.header, columns)
+    with transaction.atomic():
+        now = clock.now()
+        # A started import's task holds it for LEASE, as a new API import's does.
+        started = ContactImport.objects.filter(
+            pk=contact_import.pk, status=ContactImport.STAGED
+        ).update(status=ContactImport.PENDING, columns=columns, leased_until=now + LEASE)
+        if not started:
+            raise TernError("invalid_state", "This import has started already.")
+        contact_import.status, contact_import.columns = ContactImport.PENDING, columns
+        audit_record(
+            workspace=contact_import.workspace_id,
+            actor=actor,
+            action="contact_import.started",
+            target=contact_import,
+            ip=ip,
+            after={"columns": dict(zip(contact_import.header, columns, strict=True))},
+        )
+        enqueue_on_commit(contact_import.id)
+    return contact_import
+
+
+def _new(workspace_id, upload, tags, consent_disclosure, actor) -> ContactImport:
     if upload.size > MAX_FILE_BYTES:
         raise file_error(TOO_LARGE)
-    contact_import = ContactImport(
+    return ContactImport(
         workspace_id=workspace_id,
         file_name=(upload.name or "")[:300],
         tags=tags,
@@ -41,16 +83,39 @@ def contact_import_create(
         created_at=clock.now(),
         created_by=actor.label[:254],
     )
+
+
+def _keep(contact_import: ContactImport, upload, *, actor: Actor, ip, start: bool):
+    """Save the file, read its header and count its records, record the import (its job
+    enqueued when `start`); the file is removed again when any of it fails."""
     path = import_path(contact_import.id)
     _save_upload(upload, path)
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
-            _check_columns(header(csv.reader(handle))[0])
-        _record(contact_import, actor=actor, ip=ip)
+            reader = csv.reader(handle)
+            cells, _ = header_cells(reader)
+            contact_import.rows_total = _count(reader)
+        if start:
+            _check_columns([cell.lower() for cell in cells])
+        else:
+            contact_import.header = cells
+        _record(contact_import, actor=actor, ip=ip, start=start)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
     return contact_import
+
+
+def _count(reader) -> int:
+    """The records after the header (a record that is not valid CSV ends the count: the run
+    names it)."""
+    count = 0
+    try:
+        for _ in reader:
+            count += 1
+    except csv.Error:
+        pass
+    return count
 
 
 def _save_upload(upload, path: Path) -> None:
@@ -75,7 +140,7 @@ def _save_upload(upload, path: Path) -> None:
         raise
 
 
-def _check_columns(columns: dict[str, int]) -> None:
+def _check_columns(columns) -> None:
     """A file without a `phone` column cannot be imported at all."""
     if "phone" not in columns:
         raise file_error(
@@ -85,8 +150,8 @@ def _check_columns(columns: dict[str, int]) -> None:
 
 
 @transaction.atomic
-def _record(contact_import: ContactImport, *, actor: Actor, ip: str | None) -> None:
-    """Save the pending import, audited; its job is enqueued when the transaction commits."""
+def _record(contact_import: ContactImport, *, actor: Actor, ip: str | None, start: bool) -> None:
+    """Save the import, audited; a started one's job is enqueued when the transaction commits."""
     contact_import.save(force_insert=True)
     audit_record(
         workspace=contact_import.workspace_id,
@@ -100,4 +165,5 @@ def _record(contact_import: ContactImport, *, actor: Actor, ip: str | None) -> N
             "consent_disclosure": contact_import.consent_disclosure,
         },
     )
-    enqueue_on_commit(contact_import.id)
+    if start:
+        enqueue_on_commit(contact_import.id)

@@ -32,6 +32,8 @@ RESOURCE_FIELDS = {
     "created_by",
     "created_at",
     "completed_at",
+    "rows_total",  # the progress (issue 14), additive
+    "rows_read",
 }
 DISCLOSURE = "Acme offers, up to 4 msgs/mo. Msg & data rates may apply. Reply STOP to opt out."
 

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from campaigns.models import Template
+from campaigns.models import Contact, ContactImport, Template
 from compliance.models import Export, Suppression
 from console.access import MANAGER
 from tests.support.factories import member, message_for
@@ -39,6 +39,11 @@ def console_patterns():
 
 # How to fill each URL part for workspace A (tenant): a function of the tenant giving a value.
 SAMPLES = {
+    # One contact per number: a walk asking twice gets the same one.
+    "contact_id": lambda t: (
+        (Contact.objects.for_workspace(t.workspace).first() or OBJECT_OF[Contact](t)).pk
+    ),
+    "import_id": lambda t: OBJECT_OF[ContactImport](t).pk,
     "invitation_id": lambda t: OBJECT_OF[Invitation](t).pk,
     "member_id": lambda t: member(t.workspace, "viewer").pk,
     "message_id": lambda t: message_for(t.workspace, t.sender).id,
