@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from .views import developers, home, members, messages, settings
+from .views import developers, home, members, messages, numbers, settings
 
 app_name = "console"
 
@@ -49,4 +49,9 @@ urlpatterns = [
     path("<slug:slug>/refusals/", messages.refusal_list, name="refusals"),
     path("<slug:slug>/developers/", include(developers.urlpatterns)),
     path("<slug:slug>/settings/", settings.settings_page, name="settings"),
+    # The Number page (issue 14): the path part is the E.164 number, `+` included.
+    path("<slug:slug>/numbers/<str:e164>/", numbers.number_page, name="number"),
+    path(
+        "<slug:slug>/numbers/<str:e164>/evidence/", numbers.number_evidence, name="number_evidence"
+    ),
 ]
