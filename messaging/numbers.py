@@ -56,7 +56,7 @@ def messages_to(workspace_id: str, phone: str, test: bool, until: datetime):
     return (
         Message.objects.for_workspace(workspace_id)
         .filter(to_number=phone, direction=Message.OUTBOUND, test=test, created_at__lte=until)
-        .order_by("-created_at", "-id")
+        .order_by("-created_at")  # the index's own order: no sort of the number's messages
         .prefetch_related(Prefetch("events", queryset=gates, to_attr="gate_events"))
     )
 
@@ -66,7 +66,7 @@ def refusals_for(workspace_id: str, phone: str, test: bool, until: datetime):
     return (
         Refusal.objects.for_workspace(workspace_id)
         .filter(to_number=phone, test=test, created_at__lte=until)
-        .order_by("-created_at", "-id")
+        .order_by("-created_at")
     )
 
 

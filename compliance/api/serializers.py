@@ -162,7 +162,10 @@ class ExportCreateSerializer(serializers.Serializer):
         """`phone` in E.164 after the workspace's country; `as_of` a moment (default now)."""
         if not attrs.get("phone"):
             raise serializers.ValidationError({"phone": ["Required for this kind."]})
-        attrs["phone"] = _phone(attrs["phone"], self.context["workspace"])
+        try:
+            attrs["phone"] = _phone(attrs["phone"], self.context["workspace"])
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({"phone": error.detail}) from None
         try:
             attrs["as_of"] = as_of_parse(attrs.get("as_of"))
         except TernError as error:

@@ -9,6 +9,7 @@ import time_machine
 from tests.support.envelope import assert_envelope
 from tests.support.factories import next_number, token_for
 from tests.support.number_story import four_moments, grant, inbound
+from tests.support.object_routes import api_routes, concrete_path
 from workspaces.scopes import ROLE_SCOPES
 
 pytestmark = pytest.mark.django_db
@@ -185,3 +186,10 @@ def test_a_token_with_both_read_scopes_only_is_let_in(tenant):
 
 def test_without_a_token_it_is_401(anon):
     assert_envelope(anon.get("/api/v1/numbers/+14155550100"), 401, "unauthorized")
+
+
+def test_the_route_declares_the_first_of_its_two_scopes():
+    """The generic walkers read one scope per route; the second is checked in the view (above)."""
+    route = next(r for r in api_routes() if r.is_sampled)
+    assert concrete_path(route, "x") == "/api/v1/numbers/+14155550100"
+    assert route.view_class.required_scopes == {"get": "consents:read"}

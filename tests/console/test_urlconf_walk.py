@@ -41,6 +41,7 @@ SAMPLES = {
     "member_id": lambda t: member(t.workspace, "viewer").pk,
     "message_id": lambda t: message_for(t.workspace, t.sender).id,
     "delivery_id": lambda t: OBJECT_OF[WebhookDelivery](t).pk,
+    "e164": lambda t: "+14155550100",
     "endpoint_id": lambda t: OBJECT_OF[WebhookEndpoint](t).pk,
     "sender_id": lambda t: t.sender.id,
     "slug": lambda t: t.workspace.slug,
