@@ -113,7 +113,7 @@ def test_the_bundle_reads_the_story_as_the_api_does(tenant, story):
     """Its history rows are the API's history at the same moment, in the same order."""
     as_of = story.after(2).isoformat().replace("+00:00", "Z")
     api = tenant.client().get(f"/api/v1/numbers/{story.phone}?as_of={as_of}").json()
-    export, data = _run(tenant, kind="number", format="jsonl", phone=story.phone, as_of=as_of)
+    _, data = _run(tenant, kind="number", format="jsonl", phone=story.phone, as_of=as_of)
     history = [row["record"] for row in _lines(data) if row["section"] == "history"]
     assert history == api["history"]
     state = [row for row in _lines(data) if row["section"] == "state"]

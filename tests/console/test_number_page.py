@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 
 from compliance.models import Export
+from workspaces.models import AuditEvent
 from messaging.models import Message
 from messaging.numbers import messages_to, refusals_for
 from messaging.records import Refusal
@@ -42,7 +43,7 @@ def story(tenant):
 def _region(html: str) -> str:
     """The `State as of …` region's markup."""
     match = re.search(
-        r'<section[^>]*role="region" aria-label="State as of ([^"]*)">(.*?)</section>', html, re.S
+        r'<section[^>]*role="region" title="State as of ([^"]*)">(.*?)</section>', html, re.S
     )
     assert match, "no State as of region"
     return match.group(1) + "\n" + match.group(2)
@@ -147,7 +148,10 @@ def test_download_evidence_creates_the_number_export_and_shows_the_exports(
     export = Export.objects.get(workspace=tenant.workspace)
     assert (export.kind, export.format) == ("number", "csv")
     assert export.filters == {"phone": story.phone, "as_of": "2026-11-12T18:05:00.000000Z"}
-    assert export.created_by.endswith(people[("A", role)].email) or export.created_by
+    user = people[("A", role)]
+    assert export.created_by == user.get_username()
+    audit = AuditEvent.objects.get(action="export.created", target_id=export.pk)
+    assert (audit.actor_type, audit.actor_id) == ("user", str(user.pk))
 
 
 def test_the_number_queries_walk_an_index(tenant):
