@@ -10,12 +10,12 @@ from django.db import connection
 from django.test import Client
 
 from compliance.models import Export
-from workspaces.models import AuditEvent
 from messaging.models import Message
 from messaging.numbers import messages_to, refusals_for
 from messaging.records import Refusal
 from tests.support.factories import next_number
 from tests.support.number_story import four_moments, grant
+from workspaces.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
