@@ -49,7 +49,9 @@ def as_of_parse(raw: str | None) -> datetime:
     """ISO 8601 time (naive = UTC) or a bare date (= the end of that UTC day); empty = now."""
     if raw is None or raw == "":
         return clock.now()
+    # An unencoded `+` in a query string arrives as a space: "…T12:00:00 01:00" meant +01:00.
     text = str(raw).strip()
+    text = text[:19] + text[19:].replace(" ", "+") if len(text) > 19 else text
     try:
         day = parse_date(text)  # first: Python 3.11 reads a bare date as midnight, too
         moment = None if day else parse_datetime(text)
@@ -80,13 +82,7 @@ def _entry(kind: str, record: dict, at: datetime, recorded_at: datetime, as_of) 
 def keyword_entry(*, message_id, keyword, body, from_, to, at) -> dict:
     """A keyword message as a history entry (for the reader messaging plugs in)."""
     record = {"id": message_id, "keyword": keyword, "body": body, "from": from_, "to": to}
-    return {
-        "type": "keyword_message",
-        **record,
-        "at": at,
-        "recorded_at": at,
-        "recorded_later": False,
-    }
+    return _entry("keyword_message", record, at, at, at)
 
 
 def _consent_entries(consents, as_of) -> list[dict]:

@@ -193,3 +193,10 @@ def test_the_route_declares_the_first_of_its_two_scopes():
     route = next(r for r in api_routes() if r.is_sampled)
     assert concrete_path(route, "x") == "/api/v1/numbers/+14155550100"
     assert route.view_class.required_scopes == {"get": "consents:read"}
+
+
+def test_an_unencoded_plus_in_as_of_still_reads_as_the_offset(tenant, story):
+    """`?as_of=2026-11-12T19:05:00+01:00` sent as is: the `+` arrives as a space."""
+    state = _story(tenant.client(), story.phone, "2026-11-12T19:05:00+01:00")
+    assert state["as_of"] == "2026-11-12T18:05:00.000000Z"
+    assert [s["id"] for s in state["suppressions"]] == [story.ids["suppression"]]
