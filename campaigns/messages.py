@@ -287,13 +287,17 @@ def campaign_messages_release(*, campaign_id: str) -> int:
     return len(rows)
 
 
-def campaign_messages_cancel(*, campaign_id: str, test: bool) -> int:
+def campaign_messages_cancel(*, campaign) -> int:
     """Stop: every unsent message → `canceled` (`stopped_by_user`), its reservation released.
 
     Messages already claimed by a worker (`sending`) are past stopping and finish normally.
     """
+    campaign_id, test = campaign.pk, campaign.test
     error = json.dumps(delivery_error("stopped_by_user"))
     now = clock.now()
+    # Spend before counters, as a report settles: the move's triggers take the counter rows, and a
+    # report holding a spend row while it waits for one of them would deadlock with this stop.
+    pricing.spend_lock(workspace_id=campaign.workspace_id, since=campaign.created_at)
     rows = _move(
         campaign_id,
         (Status.QUEUED, Status.SCHEDULED),

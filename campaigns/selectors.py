@@ -3,6 +3,9 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
 from messaging.encoding import encode_body
 from messaging.models import Message
 from messaging.pricing import price_for
@@ -44,11 +47,18 @@ class TemplatePreview:
 
 
 def template_preview(
-    *, workspace: Workspace, template: Template, test: bool, contact_id: str = "", phone: str = ""
+    *,
+    workspace: Workspace,
+    template: Template,
+    test: bool,
+    contact_id: str = "",
+    phone: str = "",
+    sample: bool = False,
 ) -> TemplatePreview:
-    """The template's body for a contact (by id) or a number, with its encoding, segments and
-    price; `not_found`, `invalid_number` or `missing_merge_field` when it cannot be rendered."""
-    values = _preview_values(workspace, contact_id=contact_id, phone=phone)
+    """The template's body for a contact (by id), a number or the sample contact, with its
+    encoding, segments and price; `not_found`, `invalid_number` or `missing_merge_field` when it
+    cannot be rendered."""
+    values = _preview_values(workspace, contact_id=contact_id, phone=phone, sample=sample)
     try:
         body = render(template.body, values)
     except MissingMergeField as missing:
@@ -59,8 +69,21 @@ def template_preview(
     return TemplatePreview(body, encoded.encoding, encoded.segments, price)
 
 
-def _preview_values(workspace: Workspace, *, contact_id: str, phone: str) -> dict:
-    """The merge values of the workspace's contact, or of a bare number."""
+# A made-up recipient, for a preview before any contact is chosen (the console's Templates page).
+SAMPLE_CONTACT = {"first_name": "Alex", "last_name": "Sample", "attributes": {}}
+
+
+def sample_phone(country: str) -> str:
+    """An example mobile number of the country (libphonenumber's), else a US one."""
+    example = phonenumbers.example_number_for_type(country or "US", PhoneNumberType.MOBILE)
+    example = example or phonenumbers.example_number_for_type("US", PhoneNumberType.MOBILE)
+    return phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _preview_values(workspace: Workspace, *, contact_id: str, phone: str, sample: bool) -> dict:
+    """The merge values of the workspace's contact, of a bare number, or of the sample contact."""
+    if sample:
+        return {**SAMPLE_CONTACT, "phone": sample_phone(workspace.default_country)}
     if contact_id:
         contact = Contact.objects.for_workspace(workspace).filter(pk=contact_id).first()
         if contact is None:

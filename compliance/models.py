@@ -26,7 +26,11 @@ class Suppression(WorkspaceScopedModel):
     removal_reason = models.TextField(blank=True, default="")
 
     class Meta:
-        indexes = [models.Index(fields=["workspace", "phone", "active"], name="sup_ws_phone")]
+        indexes = [
+            models.Index(fields=["workspace", "phone", "active"], name="sup_ws_phone"),
+            # The console's and the API's newest-first cursor pages of a workspace's list.
+            models.Index(fields=["workspace", "-created_at", "-id"], name="sup_ws_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.phone} ({self.scope}, {self.source})"

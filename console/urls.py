@@ -2,7 +2,19 @@
 
 from django.urls import include, path
 
-from .views import developers, home, members, messages, numbers, settings
+from .views import (
+    audit,
+    developers,
+    exports,
+    home,
+    members,
+    messages,
+    numbers,
+    settings,
+    suppressions,
+    templates,
+)
+from .views.campaigns import new as campaign_new
 
 app_name = "console"
 
@@ -49,6 +61,33 @@ urlpatterns = [
     path("<slug:slug>/refusals/", messages.refusal_list, name="refusals"),
     path("<slug:slug>/developers/", include(developers.urlpatterns)),
     path("<slug:slug>/settings/", settings.settings_page, name="settings"),
+    # Records (issue 14): suppressions, exports and the audit log.
+    path("<slug:slug>/suppressions/", suppressions.suppression_list, name="suppressions"),
+    path(
+        "<slug:slug>/suppressions/<str:suppression_id>/remove/",
+        suppressions.suppression_remove,
+        name="suppression_remove",
+    ),
+    path("<slug:slug>/exports/", exports.export_list, name="exports"),
+    path("<slug:slug>/exports/<str:export_id>/", exports.export_row, name="export_row"),
+    path(
+        "<slug:slug>/exports/<str:export_id>/download/",
+        exports.export_download,
+        name="export_download",
+    ),
+    path("<slug:slug>/audit/", audit.audit_list, name="audit"),
+    path("<slug:slug>/audit/verify/", audit.audit_verify, name="audit_verify"),
+    # Templates and New campaign (issue 14): templates/new/ and templates/preview/ before <id>/,
+    # campaigns/new/ before campaigns/<campaign_id>/.
+    path("<slug:slug>/templates/", templates.template_list, name="templates"),
+    path("<slug:slug>/templates/new/", templates.template_new, name="template_new"),
+    path(
+        "<slug:slug>/templates/preview/",
+        templates.template_preview_fragment,
+        name="template_preview",
+    ),
+    path("<slug:slug>/templates/<str:template_id>/", templates.template_detail, name="template"),
+    path("<slug:slug>/campaigns/new/", campaign_new.campaign_new, name="campaign_new"),
     # The Number page (issue 14): the path part is the E.164 number, `+` included.
     path("<slug:slug>/numbers/<str:e164>/", numbers.number_page, name="number"),
     path(

@@ -90,3 +90,8 @@ def encode_body(body: str) -> EncodedBody:
 def segment_count(body: str) -> int:
     """How many SMS segments the body is sent as (1 for an empty body)."""
     return encode_body(body).segments
+
+
+def ucs2_characters(body: str) -> list[str]:
+    """The body's characters outside GSM-7 (those that make it UCS-2), each once, in order."""
+    return list(dict.fromkeys(c for c in body if c not in GSM7_CHARS))

@@ -103,6 +103,18 @@ def spend_alerts(*, workspace: Workspace, month) -> None:
         )
 
 
+def spend_lock(*, workspace_id: str, since) -> None:
+    """Lock the workspace's spend rows from `since`'s month on, oldest first.
+
+    Taken before a bulk move of messages whose triggers update campaign counters, so that every
+    path takes spend rows before counter rows, as a report's settlement does.
+    """
+    rows = SpendMonth.objects.select_for_update().filter(
+        workspace_id=workspace_id, month__gte=month_start(since)
+    )
+    list(rows.order_by("month").values_list("pk", flat=True))
+
+
 def spend_adjust(*, workspace_id: str, month, delta: Decimal) -> None:
     """Move the month's spend by `delta` (settlement: release or charge the difference)."""
     if delta:

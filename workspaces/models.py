@@ -325,3 +325,26 @@ class Heartbeat(models.Model):
 
     name = models.CharField(max_length=32, primary_key=True)
     beat_at = models.DateTimeField()
+
+
+class AuditChainCheck(WorkspaceScopedModel):
+    """One run of the chain verifier over a workspace's audit log, asked for from the console.
+
+    Kept so that the answer outlives the worker that found it: a page reloaded without
+    JavaScript, or opened later, shows the latest verdict and who asked for it.
+    """
+
+    PENDING, RUNNING, DONE = "pending", "running", "done"
+
+    id = PrefixedIdField("acc")
+    status = models.CharField(max_length=10, default=PENDING)
+    requested_by = models.CharField(max_length=254, blank=True, default="")
+    requested_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(null=True)
+    count = models.PositiveBigIntegerField(null=True, blank=True)
+    broken_event_id = models.CharField(max_length=40, blank=True, default="")
+    problem = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "-requested_at"], name="acc_ws_requested")]

@@ -74,3 +74,11 @@ def clear_sessions() -> None:
     from django.core.management import call_command
 
     call_command("clearsessions")
+
+
+@shared_task(name="workspaces.tasks.audit_chain_check", acks_late=True)
+def audit_chain_check(check_id: str) -> None:
+    """Verify one workspace's audit chain for the console (safe to run twice: a claim)."""
+    from .chain_checks import chain_check_run
+
+    chain_check_run(check_id=check_id)

@@ -62,7 +62,11 @@ def _sender_for(campaign: Campaign, workspace: Workspace) -> Sender:
 def campaign_dry_run(*, campaign: Campaign) -> dict:
     """What a launch would do now: recipients, who would be skipped and why, segments, cost."""
     workspace = Workspace.objects.get(pk=campaign.workspace_id)
-    result = fanout.plan(campaign, workspace, _sender_for(campaign, workspace))
+    return dry_run_summary(fanout.plan(campaign, workspace, _sender_for(campaign, workspace)))
+
+
+def dry_run_summary(result: fanout.Plan) -> dict:
+    """The dry run's answer for a plan (the console's review shows the same)."""
     return {
         "recipients": result.recipients,
         "messages": len(result.messages),

@@ -123,7 +123,7 @@ def campaign_stop(*, campaign: Campaign, actor: Actor) -> Campaign:
     """Scheduled, running or paused → stopped: every unsent message is canceled and refunded."""
 
     def cancel(locked: Campaign) -> int:
-        return campaign_messages_cancel(campaign_id=locked.pk, test=locked.test)
+        return campaign_messages_cancel(campaign=locked)
 
     return _transition(
         campaign,

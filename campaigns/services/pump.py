@@ -122,7 +122,7 @@ def stopped_leftovers_cancel(*, since) -> int:
     for campaign in Campaign.objects.filter(status=Campaign.STOPPED, stopped_at__gte=since):
         if campaign_counts(campaign_id=campaign.pk)["counts"]["queued"]:
             with transaction.atomic():
-                canceled += campaign_messages_cancel(campaign_id=campaign.pk, test=campaign.test)
+                canceled += campaign_messages_cancel(campaign=campaign)
     return canceled
 
 

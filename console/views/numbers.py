@@ -133,4 +133,4 @@ def number_evidence(request, e164: str):
         show_error(request, error)
         return redirect(request.path.removesuffix("evidence/"))
     show_success(request, f"Evidence bundle {export.id} for {phone} is being written.")
-    return redirect(back)
+    return redirect(f"{back}?export={export.id}")  # the Exports page marks this row

@@ -18,6 +18,7 @@ from campaigns.services import lifecycle
 from campaigns.services import pump as pump_service
 from compliance.models import Suppression
 from compliance.services import suppression_create
+from messaging import pricing
 from messaging.actions.dispatch import message_claim, message_dispatch, submission_failed
 from messaging.actions.send import SendInput, message_send
 from messaging.actions.sweeps import sweep_due, sweep_stuck_sending
@@ -451,3 +452,49 @@ def test_a_pause_waits_for_a_claim_in_flight_and_a_claim_for_a_pause(tenant):
     assert result == [None]  # it waited for the pause, then held the message
     message = Message.objects.get(pk=messages[0].pk)
     assert message.status == Status.QUEUED and message.attempts == 0
+
+
+@pytest.mark.postgres_only("row locks: SQLite runs one write transaction at a time")
+@pytest.mark.django_db(transaction=True)
+def test_a_stop_and_a_failure_report_take_spend_and_counters_in_one_order(tenant):
+    """A report settles spend, then its status change moves the campaign's counters; a stop
+    moving the queued messages must take the spend rows first too, or the two deadlock on a
+    counter shard they share (PostgreSQL would abort one of them)."""
+    cid, messages = launched(tenant, 24)
+    shard = {m.id: ord(m.id[-1]) % 8 for m in messages}
+    reported = next(
+        m for m in messages if any(shard[o.id] == shard[m.id] for o in messages if o != m)
+    )
+    message_dispatch(message_id=reported.id)
+    assert Message.objects.get(pk=reported.pk).status == Status.SENT
+    settled, go_on, errors = threading.Event(), threading.Event(), []
+
+    def failure_report():
+        try:
+            with transaction.atomic():
+                message = Message.objects.select_for_update().get(pk=reported.pk)
+                pricing.settle(message, status=Status.FAILED, reached_provider=True)
+                settled.set()  # the spend row is held, as in lifecycle.finish
+                go_on.wait(10)
+                message.status = Status.FAILED
+                message.save(update_fields=["status", "reserved", "settled_at", "updated_at"])
+        except Exception as exc:  # a deadlock victim lands here
+            errors.append(exc)
+
+    def stop():
+        try:
+            act(tenant, cid, "stop")
+        except Exception as exc:
+            errors.append(exc)
+
+    report = in_thread(failure_report)
+    assert settled.wait(10)
+    stopping = in_thread(stop)
+    wait_until(lambda: lock_waiters() == 1)  # the stop waits for the spend row
+    go_on.set()
+    report.join(15)
+    stopping.join(15)
+    assert errors == []
+    assert Campaign.objects.get(pk=cid).status == "stopped"
+    assert Message.objects.get(pk=reported.pk).status == Status.FAILED
+    assert_identity(stats(tenant, cid))

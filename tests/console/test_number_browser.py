@@ -49,8 +49,10 @@ def test_an_owner_reads_last_weeks_state_and_downloads_the_evidence(page_as, ten
     assert_accessible(page)
 
     page.get_by_role("button", name="Download evidence").click()
-    page.wait_for_url(re.compile(rf"/w/{tenant.workspace.slug}/exports/$"))
+    page.wait_for_url(re.compile(rf"/w/{tenant.workspace.slug}/exports/\?export=exp_\w+$"))
     export = Export.objects.get(workspace=tenant.workspace, kind="number")
+    expect(page.get_by_text(export.id).first).to_be_visible()  # the Exports page lists it
+    assert_accessible(page)
     assert export.filters["phone"] == story.phone
     assert export.filters["as_of"].startswith(moment.replace(" ", "T"))
     tasks.export_run(export.pk)  # the worker's part

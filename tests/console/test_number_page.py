@@ -144,8 +144,8 @@ def test_download_evidence_creates_the_number_export_and_shows_the_exports(
         url(tenant, story.phone, "evidence/"), {"as_of": "2026-11-12T10:05", "format": "csv"}
     )
     assert response.status_code == 302
-    assert response["Location"] == f"/w/{tenant.workspace.slug}/exports/"
     export = Export.objects.get(workspace=tenant.workspace)
+    assert response["Location"] == f"/w/{tenant.workspace.slug}/exports/?export={export.id}"
     assert (export.kind, export.format) == ("number", "csv")
     assert export.filters == {"phone": story.phone, "as_of": "2026-11-12T18:05:00.000000Z"}
     user = people[("A", role)]

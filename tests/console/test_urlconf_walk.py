@@ -9,6 +9,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from campaigns.models import Template
+from compliance.models import Export, Suppression
 from console.access import MANAGER
 from tests.support.factories import member, message_for
 from tests.support.objects import OBJECT_OF
@@ -42,9 +44,12 @@ SAMPLES = {
     "message_id": lambda t: message_for(t.workspace, t.sender).id,
     "delivery_id": lambda t: OBJECT_OF[WebhookDelivery](t).pk,
     "e164": lambda t: "+14155550100",
+    "export_id": lambda t: OBJECT_OF[Export](t).pk,
+    "suppression_id": lambda t: OBJECT_OF[Suppression](t).pk,
     "endpoint_id": lambda t: OBJECT_OF[WebhookEndpoint](t).pk,
     "sender_id": lambda t: t.sender.id,
     "slug": lambda t: t.workspace.slug,
+    "template_id": lambda t: OBJECT_OF[Template](t).pk,
     "token_id": lambda t: t.tokens[("viewer", "live")].id,
 }
 

@@ -122,6 +122,8 @@ class Command(BaseCommand):
                         f"password {p['password']}"
                         for p in demo["console"]
                     ],
+                    "  contacts    docs/sample-contacts.csv: sign in as the campaign manager, then "
+                    "Contacts → Import contacts",
                     f"  try         curl -H 'Authorization: Bearer {demo['tokens']['live']}' "
                     f"{base}/api/v1/workspace",
                     "",

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("compliance", "0002_scrub_stored_json"),
+        ("compliance", "0003_suppression_newest_first_index"),
     ]
 
     operations = [
