@@ -18,6 +18,7 @@ class CampaignsConfig(AppConfig):
         from workspaces.retention import register_file_purge
 
         from . import tasks  # noqa: F401 - registers them: lower modules publish them by name
+        from .exports import register as register_exports
         from .imports.report import import_path
         from .selectors import contact_timezone
         from .services.lifecycle import campaign_gate
@@ -26,6 +27,7 @@ class CampaignsConfig(AppConfig):
         register_timezone_lookup(contact_timezone)
         register_inbound_handler(campaign_opt_out)
         register_campaign_gate(campaign_gate)  # a paused or stopped campaign sends nothing
+        register_exports()  # the `contacts` export kind
         register_file_purge(
             "campaigns.import_files",
             lambda: import_path("x").parent,

@@ -9,3 +9,4 @@ class ComplianceConfig(AppConfig):
     def ready(self):
         """Register the tasks with Celery, in every process: exports publishes them by name."""
         from . import tasks  # noqa: F401
+        from .exports import number  # noqa: F401 - registers the `number` evidence bundle

@@ -76,6 +76,8 @@ class Export(WorkspaceScopedModel):
     format = models.CharField(max_length=5)
     date_from = models.DateField()
     date_to = models.DateField()
+    # What a bundle kind reads instead of dates (`number`: {"phone", "as_of"}); {} for the others.
+    filters = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, default=PENDING)
     rows = models.PositiveBigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, default="")

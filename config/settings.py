@@ -267,6 +267,7 @@ SPECTACULAR_SETTINGS = {
         "ConsentCategoryEnum": ["marketing"],
         "InvitationStatusEnum": ["pending", "accepted", "revoked", "expired"],
         "MemberRoleEnum": "workspaces.scopes.ROLE_CHOICES",
+        "NumberRecordTypeEnum": "compliance.api.numbers.ENTRY_TYPES",
     },
 }
 

@@ -10,6 +10,7 @@ from .views import (
     home,
     members,
     messages,
+    numbers,
     settings,
     suppressions,
     templates,
@@ -116,5 +117,10 @@ urlpatterns = [
         "<slug:slug>/contacts/<str:contact_id>/delete/",
         contacts.contact_delete_view,
         name="contact_delete",
+    ),
+    # The Number page (issue 14): the path part is the E.164 number, `+` included.
+    path("<slug:slug>/numbers/<str:e164>/", numbers.number_page, name="number"),
+    path(
+        "<slug:slug>/numbers/<str:e164>/evidence/", numbers.number_evidence, name="number_evidence"
     ),
 ]

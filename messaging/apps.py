@@ -23,11 +23,13 @@ class MessagingConfig(AppConfig):
         # The tasks register with Celery here, in every process: lifecycle publishes them by name.
         from . import tasks  # noqa: F401
         from .exports import register as register_exports
+        from .numbers import register as register_number_story
         from .providers.registry import providers_ready
         from .retention import register as register_purges
         from .timeline import record_webhook_outcome
 
         register_delivery_finished(record_webhook_outcome)
         register_exports()
+        register_number_story()
         register_purges()
         providers_ready()

@@ -33,6 +33,8 @@ class Refusal(ModeScopedModel):
         indexes = [
             models.Index(fields=["workspace", "test", "-created_at"], name="refusal_list"),
             models.Index(fields=["created_at"], name="refusal_created"),
+            # The Number page and evidence bundle: the sends refused for one number.
+            models.Index(fields=["workspace", "to_number", "-created_at"], name="refusal_ws_to"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -3,11 +3,13 @@
 from rest_framework import serializers
 
 from workspaces.api.references import WorkspaceIdField
+from workspaces.errors import TernError
 from workspaces.phones import to_e164
 
 from ..exports.files import FORMATS, export_resource
-from ..exports.kinds import export_kinds
+from ..exports.kinds import bundle_kinds, export_kinds
 from ..models import Consent, Suppression
+from ..numbers import as_of_parse
 from ..resources import consent_resource, suppression_resource
 
 
@@ -118,10 +120,21 @@ class ConsentSerializer(serializers.Serializer):
 
 
 class ExportCreateSerializer(serializers.Serializer):
-    """`{"kind", "format": "csv" | "jsonl", "from": "2026-01-01", "to": "2026-12-31"}`."""
+    """`{"kind", "format": "csv" | "jsonl", "from": "2026-01-01", "to": "2026-12-31"}`, or for
+    the `number` bundle `{"kind": "number", "format", "phone", "as_of"}`."""
 
     format = serializers.ChoiceField(choices=FORMATS, default="csv")
-    to = serializers.DateField(help_text="Last day included (UTC).")
+    to = serializers.DateField(
+        required=False, help_text="Last day included (UTC); required except for `number`."
+    )
+    phone = serializers.CharField(
+        max_length=32, required=False, help_text="`number` only (required there): the number."
+    )
+    as_of = serializers.CharField(
+        max_length=64,
+        required=False,
+        help_text="`number` only: ISO 8601 time or a date (its UTC day's end); default now.",
+    )
 
     def get_fields(self):
         """`kind` lists the kinds registered by now; `from` is a Python keyword."""
@@ -129,13 +142,34 @@ class ExportCreateSerializer(serializers.Serializer):
         return {
             "kind": serializers.ChoiceField(choices=export_kinds()),
             **fields,
-            "from": serializers.DateField(help_text="First day included (UTC)."),
+            "from": serializers.DateField(
+                required=False, help_text="First day included (UTC); required except for `number`."
+            ),
         }
 
     def validate(self, attrs):
-        """The range must not run backwards."""
+        """A bundle kind takes a phone (and a moment); the others a range that runs forwards."""
+        if attrs["kind"] in bundle_kinds():
+            return self._bundle(attrs)
+        missing = {f: ["Required for this kind."] for f in ("from", "to") if f not in attrs}
+        if missing:
+            raise serializers.ValidationError(missing)
         if attrs["from"] > attrs["to"]:
             raise serializers.ValidationError({"to": ["`to` must not be before `from`."]})
+        return attrs
+
+    def _bundle(self, attrs):
+        """`phone` in E.164 after the workspace's country; `as_of` a moment (default now)."""
+        if not attrs.get("phone"):
+            raise serializers.ValidationError({"phone": ["Required for this kind."]})
+        try:
+            attrs["phone"] = _phone(attrs["phone"], self.context["workspace"])
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({"phone": error.detail}) from None
+        try:
+            attrs["as_of"] = as_of_parse(attrs.get("as_of"))
+        except TernError as error:
+            raise serializers.ValidationError(error.details) from None
         return attrs
 
 
@@ -146,6 +180,8 @@ class ExportSerializer(serializers.Serializer):
     kind = serializers.CharField()
     format = serializers.ChoiceField(choices=FORMATS)
     to = serializers.DateField()
+    phone = serializers.CharField(allow_null=True, help_text="`number` exports: the number.")
+    as_of = serializers.DateTimeField(allow_null=True, help_text="`number` exports: the moment.")
     status = serializers.ChoiceField(choices=["pending", "running", "completed", "failed"])
     rows = serializers.IntegerField(allow_null=True)
     sha256 = serializers.CharField(allow_null=True, help_text="SHA-256 of the data file.")

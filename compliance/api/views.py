@@ -241,15 +241,17 @@ class ExportViewSet(ListRetrieveViewSet):
     def create(self, request):
         """Queue an export for the worker: 202 with it, `pending`; audited as export.created."""
         require_manager_role(request, "create exports")
-        form = ExportCreateSerializer(data=request.data)
+        form = ExportCreateSerializer(data=request.data, context=self.get_serializer_context())
         form.is_valid(raise_exception=True)
         data = form.validated_data
         export = export_create(
             workspace_id=request.workspace.pk,
             kind=data["kind"],
             format=data["format"],
-            date_from=data["from"],
-            date_to=data["to"],
+            date_from=data.get("from"),
+            date_to=data.get("to"),
+            phone=data.get("phone", ""),
+            as_of=data.get("as_of"),
             actor=self.actor,
             ip=client_ip(request),
         )

@@ -41,6 +41,8 @@ def export_resource(export: Export, base_url: str | None = None) -> dict:
         "format": export.format,
         "from": export.date_from.isoformat(),
         "to": export.date_to.isoformat(),
+        "phone": export.filters.get("phone"),
+        "as_of": export.filters.get("as_of"),
         "status": export.status,
         "rows": export.rows,
         "sha256": export.sha256 or None,
@@ -62,6 +64,13 @@ def chain_head(workspace_id: str) -> dict:
     return {"hash": head.head_hash, "count": head.count, "event_id": head.head_event_id or None}
 
 
+def filters_of(export: Export) -> dict:
+    """What the export selected: a bundle's own filters (phone, as_of), else its dates."""
+    if export.filters:
+        return dict(export.filters)
+    return {"from": export.date_from.isoformat(), "to": export.date_to.isoformat()}
+
+
 def manifest(export: Export, head: dict) -> dict:
     """What the file is, who asked for it, when, and the audit chain head it was made against."""
     return {
@@ -70,7 +79,7 @@ def manifest(export: Export, head: dict) -> dict:
         "kind": export.kind,
         "format": export.format,
         "fields": list(export_kind(export.kind).fields),
-        "filters": {"from": export.date_from.isoformat(), "to": export.date_to.isoformat()},
+        "filters": filters_of(export),
         "created_by": export.created_by,
         "created_at": clock.isoformat(export.created_at),
         "completed_at": clock.isoformat(export.completed_at),

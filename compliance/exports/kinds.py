@@ -24,24 +24,34 @@ class ExportKind:
     name: str
     fields: tuple[str, ...]
     rows: Rows
+    # A bundle reads one thing's filters (the `number` kind: phone, as_of) instead of dates:
+    # its `rows(export, audit_chain_head)` gets the export itself.
+    bundle: bool = False
 
 
 _KINDS: dict[str, ExportKind] = {}
 
 
-def register_export_kind(name: str, *, fields: list[str], rows: Rows) -> None:
+def register_export_kind(
+    name: str, *, fields: list[str], rows: Rows | Callable, bundle: bool = False
+) -> None:
     """Offer a kind of export; `rows(workspace_id, date_from, date_to)` yields {field: value}.
 
     The rows must be the workspace's only, created in [date_from 00:00, date_to + 1 day 00:00)
     UTC, and streamed (see `stream_values`), never loaded whole. Registering a name again
-    replaces it.
+    replaces it. A `bundle` kind takes `rows(export, audit_chain_head)` instead (see ExportKind).
     """
-    _KINDS[name] = ExportKind(name, tuple(fields), rows)
+    _KINDS[name] = ExportKind(name, tuple(fields), rows, bundle)
 
 
 def export_kinds() -> list[str]:
     """The names of every registered kind."""
     return sorted(_KINDS)
+
+
+def bundle_kinds() -> list[str]:
+    """The kinds that take filters of their own instead of dates."""
+    return sorted(name for name, kind in _KINDS.items() if kind.bundle)
 
 
 def export_kind(name: str) -> ExportKind:

@@ -71,7 +71,10 @@ def _write(export: Export) -> tuple[dict, int, str]:
     part.parent.mkdir(parents=True, exist_ok=True)
     with _snapshot():
         head = chain_head(export.workspace_id)
-        rows = kind.rows(export.workspace_id, export.date_from, export.date_to)
+        if kind.bundle:
+            rows = kind.rows(export, head)
+        else:
+            rows = kind.rows(export.workspace_id, export.date_from, export.date_to)
         with open(part, "wb", buffering=1 << 20) as raw:
             sink = HashingSink(raw)
             count = WRITERS[export.format](sink, kind.fields, rows)

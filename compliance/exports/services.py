@@ -1,6 +1,6 @@
 """Export writes of the API: create one (its task follows the commit), open one for download."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from celery import current_app
@@ -19,29 +19,53 @@ from .kinds import export_kind
 RUN_TASK = "compliance.tasks.export_run"
 
 
+def _selection(kind, date_from, date_to, phone, as_of) -> tuple[date, date, dict]:
+    """(date_from, date_to, filters): a bundle kind reads a phone and a moment, others dates."""
+    if kind.bundle:
+        if not phone:
+            raise TernError("validation_error", details={"phone": ["Required for this kind."]})
+        as_of = as_of or clock.now()
+        day = as_of.astimezone(UTC).date()
+        return day, day, {"phone": phone, "as_of": clock.isoformat(as_of)}
+    missing = {
+        f: ["Required for this kind."] for f, v in (("from", date_from), ("to", date_to)) if not v
+    }
+    if missing:
+        raise TernError("validation_error", details=missing)
+    if date_from > date_to:
+        raise TernError("validation_error", details={"to": ["`to` must not be before `from`."]})
+    return date_from, date_to, {}
+
+
 @transaction.atomic
 def export_create(
     *,
     workspace_id: str,
     kind: str,
     format: str,
-    date_from: date,
-    date_to: date,
     actor: Actor,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    phone: str = "",
+    as_of: datetime | None = None,
     ip: str | None = None,
 ) -> Export:
-    """Record a pending export, audited; its task is enqueued once the transaction commits."""
-    export_kind(kind)
+    """Record a pending export, audited; its task is enqueued once the transaction commits.
+
+    Dated kinds take `date_from`/`date_to`; the `number` bundle takes `phone` (E.164) and
+    `as_of` (default now) instead.
+    """
+    chosen = export_kind(kind)
     if format not in FORMATS:
         raise TernError("validation_error", details={"format": [f"One of: {', '.join(FORMATS)}."]})
-    if date_from > date_to:
-        raise TernError("validation_error", details={"to": ["`to` must not be before `from`."]})
+    date_from, date_to, filters = _selection(chosen, date_from, date_to, phone, as_of)
     export = Export.objects.create(
         workspace_id=workspace_id,
         kind=kind,
         format=format,
         date_from=date_from,
         date_to=date_to,
+        filters=filters,
         created_at=clock.now(),
         created_by=actor.label[:254],
     )
@@ -51,7 +75,7 @@ def export_create(
         action="export.created",
         target=export,
         ip=ip,
-        after={"kind": kind, "format": format, "from": date_from, "to": date_to},
+        after={"kind": kind, "format": format, "from": date_from, "to": date_to, **filters},
     )
     enqueue_on_commit(export.id)
     return export

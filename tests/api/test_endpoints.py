@@ -163,11 +163,14 @@ ENDPOINTS = [
 
 
 def test_the_table_names_every_get_route_with_its_scope():
-    """A new GET route fails here until it is in ENDPOINTS, with the scope its view declares."""
+    """A new GET route fails here until it is in ENDPOINTS, with the scope its view declares.
+
+    Routes under a sampled URL part (GET /numbers/{e164}, two scopes, no id) have their own
+    checks: tests/compliance/test_numbers_api.py."""
     declared = {
         concrete_path(route, "{id}"): route.view_class.required_scopes[route.actions["get"]]
         for route in api_routes()
-        if "get" in route.actions
+        if "get" in route.actions and not route.is_sampled
     }
     assert {e.path: e.scope for e in ENDPOINTS} == declared
 

@@ -48,6 +48,7 @@ SAMPLES = {
     "member_id": lambda t: member(t.workspace, "viewer").pk,
     "message_id": lambda t: message_for(t.workspace, t.sender).id,
     "delivery_id": lambda t: OBJECT_OF[WebhookDelivery](t).pk,
+    "e164": lambda t: "+14155550100",
     "export_id": lambda t: OBJECT_OF[Export](t).pk,
     "suppression_id": lambda t: OBJECT_OF[Suppression](t).pk,
     "endpoint_id": lambda t: OBJECT_OF[WebhookEndpoint](t).pk,

@@ -18,6 +18,11 @@ class Route:
         """A route addressing one object by its id."""
         return "<pk>" in self.path or "(?P<pk>" in self.path
 
+    @property
+    def is_sampled(self) -> bool:
+        """A route addressed by a URL part filled from SAMPLES (e.g. a phone number), not a list."""
+        return any(part in self.path for part in SAMPLES)
+
 
 def _walk(patterns, prefix=""):
     for entry in patterns:
@@ -41,9 +46,15 @@ def api_routes() -> list[Route]:
     return routes
 
 
+# Samples for URL parts other than an object's id (each route's own tests read real ones).
+SAMPLES = {"<str:e164>": "+14155550100"}
+
+
 def concrete_path(route: Route, pk: str) -> str:
-    """The route's path with `pk` filled in."""
+    """The route's path with `pk` filled in (and any other part with its sample)."""
     path = route.path
+    for part, sample in SAMPLES.items():
+        path = path.replace(part, sample)
     for token in ("(?P<pk>[a-z]{2,4}_[0-9a-z]{26})", "<pk>"):
         path = path.replace(token, pk)
     return "/" + path.replace("^", "").replace("$", "")

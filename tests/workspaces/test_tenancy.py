@@ -91,7 +91,11 @@ def test_lists_never_show_other_workspaces(tenant, other_tenant):
         make(tenant)
         make(other_tenant)
     client, owner_b = tenant.client("owner"), other_tenant.client("owner")
-    routes = [r for r in api_routes() if not r.is_object_route and "get" in r.actions]
+    # A route under a sampled part (GET /numbers/{e164}) is one number's answer, not a list: its
+    # tenancy is proven with the same number in both workspaces (tests/compliance/test_numbers_api).
+    routes = [
+        r for r in api_routes() if not r.is_object_route and not r.is_sampled and "get" in r.actions
+    ]
     foreign, empty = set(), []
     for route in routes:
         status, ids = _list_ids(owner_b, route)
