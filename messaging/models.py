@@ -89,6 +89,13 @@ class Message(ModeScopedModel):
                 name="msg_campaign_status",
                 condition=~models.Q(campaign_id=""),
             ),
+            # The Campaign page's delivery over time: a campaign's final messages by status and
+            # hour reached, read from this index alone (console/views/campaigns/detail.py).
+            models.Index(
+                fields=["campaign_id", "status", "updated_at"],
+                name="msg_campaign_updated",
+                condition=~models.Q(campaign_id=""),
+            ),
             # A reply's campaign: the newest campaign message to the number (opt-out words).
             models.Index(
                 fields=["workspace", "to_number", "-created_at"],

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from campaigns.models import Campaign
 from console.access import MANAGER
 from tests.support.factories import member, message_for
 from tests.support.objects import OBJECT_OF
@@ -37,6 +38,7 @@ def console_patterns():
 
 # How to fill each URL part for workspace A (tenant): a function of the tenant giving a value.
 SAMPLES = {
+    "campaign_id": lambda t: OBJECT_OF[Campaign](t).pk,
     "invitation_id": lambda t: OBJECT_OF[Invitation](t).pk,
     "member_id": lambda t: member(t.workspace, "viewer").pk,
     "message_id": lambda t: message_for(t.workspace, t.sender).id,
