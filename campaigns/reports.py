@@ -1,15 +1,13 @@
-"""Reads of one campaign's results for its page and report: its delivery over time, failures by
-code, and every recipient's outcome. All are bounded by the campaign, never the workspace: each
-reads the campaign's own rows through the partial campaign indexes of messaging_message."""
+"""Reads of one campaign's results for its page and report: its delivery over time and failures
+by code from the summary kept by triggers (messaging's CampaignOutcomeHour: a few rows per hour of
+the campaign, whatever its size), and every recipient's outcome for the report, streamed."""
 
 from collections.abc import Iterator
-from datetime import UTC
 
-from django.db.models import Count
+from django.db.models import Sum
 from django.db.models.fields.json import KT
-from django.db.models.functions import TruncHour
 
-from messaging.models import Message, Status
+from messaging.models import CampaignOutcomeHour, Message, Status
 
 from .models import Campaign, CampaignSkip
 
@@ -20,31 +18,25 @@ REPORT_FIELDS = ("phone", "status", "error_code", "skip_reason")
 
 def delivery_by_hour(campaign: Campaign) -> list[tuple]:
     """(UTC hour, status, count) of the campaign's delivered, undelivered and failed messages by
-    the hour they reached it (their last change): an index-only read of msg_campaign_updated.
-
-    Campaign ids are unique across workspaces and the campaign was found through the seat's
-    workspace, so no workspace filter is needed (one would send the scan to the table)."""
+    the hour they reached it, from the summary the triggers keep (never the messages)."""
     rows = (
-        Message.objects.filter(campaign_id=campaign.pk, status__in=OUTCOMES)
-        .annotate(hour=TruncHour("updated_at", tzinfo=UTC))
+        CampaignOutcomeHour.objects.filter(campaign_id=campaign.pk)
         .values("hour", "status")
-        .annotate(n=Count("status"))
+        .annotate(total=Sum("n"))
         .order_by("hour", "status")
     )
-    return [(r["hour"], r["status"], r["n"]) for r in rows]
+    return [(r["hour"], r["status"], r["total"]) for r in rows if r["total"]]
 
 
 def failures_by_code(campaign: Campaign) -> list[dict]:
-    """The campaign's failed and undelivered messages by error code, most first (only those
-    rows, found through msg_campaign_status)."""
+    """The campaign's failed and undelivered messages by error code, most first (the summary)."""
     rows = (
-        Message.objects.filter(campaign_id=campaign.pk, status__in=FAILED)
-        .annotate(code=KT("error__code"))
+        CampaignOutcomeHour.objects.filter(campaign_id=campaign.pk, status__in=FAILED)
         .values("code")
-        .annotate(n=Count("status"))
-        .order_by("-n", "code")
+        .annotate(total=Sum("n"))
+        .order_by("-total", "code")
     )
-    return [{"code": r["code"] or "unknown", "n": r["n"]} for r in rows]
+    return [{"code": r["code"], "n": r["total"]} for r in rows if r["total"]]
 
 
 def report_rows(campaign: Campaign) -> Iterator[tuple]:

@@ -89,13 +89,6 @@ class Message(ModeScopedModel):
                 name="msg_campaign_status",
                 condition=~models.Q(campaign_id=""),
             ),
-            # The Campaign page's delivery over time: a campaign's final messages by status and
-            # hour reached, read from this index alone (console/views/campaigns/detail.py).
-            models.Index(
-                fields=["campaign_id", "status", "updated_at"],
-                name="msg_campaign_updated",
-                condition=~models.Q(campaign_id=""),
-            ),
             # A reply's campaign: the newest campaign message to the number (opt-out words).
             models.Index(
                 fields=["workspace", "to_number", "-created_at"],
@@ -202,6 +195,34 @@ class CampaignCounter(WorkspaceScopedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["campaign_id", "status", "shard"], name="campaign_counter_unique"
+            ),
+        ]
+
+
+class CampaignOutcomeHour(WorkspaceScopedModel):
+    """How many of a campaign's messages reached one outcome (`delivered`, `undelivered`,
+    `failed`) in one UTC hour, with one error code (`""` when delivered): the Campaign page's
+    delivery over time and failures by code, read without touching the messages.
+
+    Kept by database triggers (migration 0011) on every status change of a campaign message, in
+    the changing transaction, sharded as CampaignCounter is so that workers rarely share a row.
+    The hour is the message's `updated_at` as the change set it: when it reached the outcome.
+    """
+
+    OUTCOMES = ("delivered", "undelivered", "failed")
+
+    campaign_id = models.CharField(max_length=40)
+    hour = models.DateTimeField()
+    status = models.CharField(max_length=12)
+    code = models.CharField(max_length=64, blank=True, default="")
+    shard = models.PositiveSmallIntegerField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign_id", "hour", "status", "code", "shard"],
+                name="campaign_outcome_hour_unique",
             ),
         ]
 
