@@ -6,13 +6,13 @@ with the member), the report as CSV, and workspace B's 404 and a viewer's 403.""
 import csv
 import io
 import re
+from datetime import timedelta
 
 import pytest
-from django.test import Client
+from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.resources import campaign_stats
-from console.access import TEST_DATA_SESSION_KEY
 from messaging.models import Message, Status
 from tests.support.campaign_pages import (
     daytime_contacts,
@@ -24,17 +24,9 @@ from tests.support.campaign_pages import (
 from tests.support.campaign_stats import STATUSES, identity_holds
 from workspaces.models import AuditEvent
 
+from .test_messages_pages import client_for
+
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user, *, test_data: bool = False, workspace=None) -> Client:
-    client = Client()
-    client.force_login(user)
-    if test_data:
-        session = client.session
-        session[TEST_DATA_SESSION_KEY] = {workspace.pk: True}
-        session.save()
-    return client
 
 
 def url(tenant, part: str = "") -> str:
@@ -307,3 +299,23 @@ def test_the_report_is_a_csv_of_every_recipient(tenant, manager):
             [contacts[0].phone, "skipped", "", "workspace_suppressed"],
         ]
     )
+
+
+def test_a_completed_campaign_polls_on_while_reports_are_due(tenant, manager):
+    daytime_contacts(tenant.workspace, 2)
+    campaign = launched(tenant)
+    first, second = messages_of(campaign)
+    set_outcome([first.id], Status.DELIVERED)
+    set_outcome([second.id], Status.SENT)  # with the carrier, its report not yet in
+    now = timezone.now()
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.COMPLETED, completed_at=now)
+    live = url(tenant, f"{campaign.pk}/live/?seen=completed")
+    part = manager.get(live).content.decode()
+    assert 'hx-trigger="every 2s"' in part and 'aria-valuenow="1"' in part
+    set_outcome([second.id], Status.DELIVERED)
+    part = manager.get(live).content.decode()
+    assert "hx-trigger" not in part and 'aria-valuenow="2"' in part
+    # A report that never comes stops the polling an hour after the campaign completed.
+    set_outcome([second.id], Status.SENT)
+    Campaign.objects.filter(pk=campaign.pk).update(completed_at=now - timedelta(hours=2))
+    assert "hx-trigger" not in manager.get(live).content.decode()

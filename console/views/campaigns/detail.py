@@ -3,12 +3,15 @@ over time and failures by code (bounded reads of its own rows, campaigns/reports
 as CSV, and `Pause`, `Resume`, `Stop`, `Resend failed` and, for a draft, `Review` and `Launch`:
 every action through the API's own services, audited with the member as the actor."""
 
+from datetime import timedelta
+
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from campaigns.messages import COUNTED_STATUSES
 from campaigns.models import Campaign
 from campaigns.reports import (
     OUTCOMES,
@@ -22,6 +25,7 @@ from campaigns.services.launch import campaign_dry_run, campaign_launch
 from campaigns.services.lifecycle import campaign_pause, campaign_resume, campaign_stop
 from campaigns.services.resend import RESENT_STATUSES, campaign_resend_failed
 from messaging.stats import FINAL_FOR_PROGRESS
+from workspaces import clock
 from workspaces.csvsafe import csv_line
 from workspaces.errors import TernError
 from workspaces.services import member_actor
@@ -30,19 +34,11 @@ from ...access import console_page
 from ...feedback import show_error, show_success
 from ..messages.common import use_workspace_zone
 
-STATUSES = (
-    "scheduled",
-    "queued",
-    "sending",
-    "sent",
-    "delivered",
-    "undelivered",
-    "failed",
-    "canceled",
-)
-# While a campaign may still change, its page polls its live part; completed or stopped, it stops.
+# While a campaign may still change, its page polls its live part; stopped, or completed with
+# every report in (or due for too long), it stops.
 LIVE = frozenset({Campaign.SCHEDULED, Campaign.RUNNING, Campaign.PAUSED})
 STOPPABLE = LIVE
+REPORTS_DUE = timedelta(hours=1)
 CHANGED_SINCE_REVIEW = "The audience or the cost changed since your review: review it again."
 
 
@@ -70,7 +66,7 @@ def progress_of(campaign: Campaign) -> dict:
     skipped = sum(stats["skipped"].values())
     return {
         "stats": stats,
-        "statuses": [(status, stats[status]) for status in STATUSES],
+        "statuses": [(status, stats[status]) for status in COUNTED_STATUSES],
         "skips": sorted(stats["skipped"].items()),
         "skipped": skipped,
         "total": max(stats["recipients"] - skipped, 0),
@@ -78,8 +74,19 @@ def progress_of(campaign: Campaign) -> dict:
         "stopping": stats["scheduled"] + stats["queued"],
         "stopping_text": stop_text(stats["scheduled"] + stats["queued"]),
         "failed": sum(stats[status] for status in RESENT_STATUSES),
-        "live": campaign.status in LIVE,
+        "live": still_moving(campaign, stats),
     }
+
+
+def still_moving(campaign: Campaign, stats: dict) -> bool:
+    """Whether the page keeps polling: while the campaign may change, and after it completed
+    while messages handed to the carrier still wait for their report (for REPORTS_DUE at most:
+    some carriers never report)."""
+    if campaign.status in LIVE:
+        return True
+    waiting = stats["sending"] + stats["sent"]
+    recent = campaign.completed_at and clock.now() - campaign.completed_at < REPORTS_DUE
+    return bool(campaign.status == Campaign.COMPLETED and waiting and recent)
 
 
 def stop_text(count: int) -> str:
