@@ -1,7 +1,7 @@
 """Campaign: one campaign's live progress and stats identity (from its kept counters), delivery
-over time and failures by code (bounded reads of its own rows, campaigns/reports.py), its report
-as CSV, and `Pause`, `Resume`, `Stop`, `Resend failed` and, for a draft, `Review` and `Launch`:
-every action through the API's own services, audited with the member as the actor."""
+over time and failures by code (the outcome summary kept by triggers, campaigns/reports.py),
+its report as CSV, and `Pause`, `Resume`, `Stop`, `Resend failed` and, for a draft, `Review`
+and `Launch`: every action through the API's own services, audited with the member as actor."""
 
 from datetime import timedelta
 
@@ -117,7 +117,7 @@ def delivery_chart(campaign: Campaign) -> dict:
     found = delivery_by_hour(campaign)
     hours = sorted({hour for hour, _, _ in found})
     counts = {(hour, status): n for hour, status, n in found}
-    labels = [timezone.localtime(hour).strftime("%Y-%m-%d %H:00") for hour in hours]
+    labels = [timezone.localtime(hour).strftime("%Y-%m-%d %H:%M") for hour in hours]
     return {
         "type": "bar",
         "stacked": True,
