@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.db import connection
 
+from messaging.models import Message
 from messaging.policy import Audience, audience_verdicts
 from messaging.policy.audience import AUDIENCE_TABLES
 from messaging.pricing import price_for
@@ -37,12 +38,24 @@ WHERE c.workspace_id = %(ws)s {tags}
 ORDER BY c.id
 """
 
+# `{"campaign_failed": "cmp_…"}` (Resend failed): the contacts whose message of that campaign of
+# the same workspace failed or went undelivered, found through msg_campaign_status.
+_FAILED_OF_CAMPAIGN = (
+    "AND c.phone IN (SELECT m.to_number FROM {message} m WHERE m.campaign_id = %(source)s "
+    "AND m.workspace_id = %(ws)s AND m.status IN ('failed', 'undelivered'))"
+)
+
 
 def _tags_clause(tags: list[str]) -> str:
     """`any of these tags`, in the dialect of the database (tags are a JSON list)."""
     if connection.vendor == "postgresql":
         return "AND c.tags ?| %(tags)s"
     return "AND EXISTS (SELECT 1 FROM json_each(c.tags) t WHERE t.value IN (SELECT value FROM json_each(%(tags)s)))"  # noqa: E501
+
+
+def _source_clause(source: str) -> str:
+    """The contacts a campaign failed, when the audience names one (else everyone)."""
+    return _FAILED_OF_CAMPAIGN.format(message=Message._meta.db_table) if source else ""
 
 
 # Fresh rows the planner has not seen: past this many, its statistics are refreshed first.
@@ -69,6 +82,7 @@ def _refresh_statistics() -> None:
 def _audience_rows(campaign: Campaign, *, with_attributes: bool = True):
     """Every contact of the audience with the database's verdict, in a stable order."""
     _refresh_statistics()
+    source = campaign.audience.get("campaign_failed") or ""
     tags = [] if campaign.audience.get("all") else list(campaign.audience.get("tags") or [])
     verdicts = audience_verdicts(
         workspace_id=campaign.workspace_id, campaign_id=campaign.id, phone="c.phone"
@@ -78,9 +92,9 @@ def _audience_rows(campaign: Campaign, *, with_attributes: bool = True):
         attributes="c.attributes" if with_attributes else "NULL",
         verdicts=verdicts.columns,
         joins=verdicts.joins,
-        tags=_tags_clause(tags) if tags else "",
+        tags=_tags_clause(tags) if tags else _source_clause(source),
     )
-    params = dict(verdicts.params)
+    params = {**verdicts.params, "source": source}
     if tags:
         params["tags"] = tags if connection.vendor == "postgresql" else json.dumps(tags)
     with connection.cursor() as cursor:

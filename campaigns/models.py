@@ -106,6 +106,14 @@ class Campaign(ModeScopedModel):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        # The Campaigns page and GET /api/v1/campaigns: newest first, cursor-paged, per mode.
+        indexes = [
+            models.Index(
+                fields=["workspace", "test", "-created_at", "-id"], name="campaign_ws_created"
+            )
+        ]
+
 
 class CampaignSkip(WorkspaceScopedModel):
     """A contact of the audience the campaign did not message, and the catalogue code why."""

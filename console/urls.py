@@ -1,6 +1,6 @@
 """The console's pages under /w/{slug}/ (CONTRACT §12)."""
 
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from .views import (
     audit,
@@ -15,9 +15,12 @@ from .views import (
     suppressions,
     templates,
 )
+from .views.campaigns import detail as campaign_pages
+from .views.campaigns import listing as campaign_listing
 from .views.campaigns import new as campaign_new
 
 app_name = "console"
+register_converter(campaign_pages.CampaignIdConverter, "cmp")
 
 urlpatterns = [
     path("", home.workspace_list, name="workspaces"),
@@ -60,6 +63,46 @@ urlpatterns = [
         name="message_replay",
     ),
     path("<slug:slug>/refusals/", messages.refusal_list, name="refusals"),
+    # Campaigns and Campaign (issue 14); New campaign's campaigns/new/ comes before <campaign_id>.
+    path("<slug:slug>/campaigns/", campaign_listing.campaign_list, name="campaigns"),
+    path(
+        "<slug:slug>/campaigns/<cmp:campaign_id>/", campaign_pages.campaign_detail, name="campaign"
+    ),
+    path(
+        "<slug:slug>/campaigns/<cmp:campaign_id>/live/",
+        campaign_pages.campaign_live,
+        name="campaign_live",
+    ),
+    path(
+        "<slug:slug>/campaigns/<cmp:campaign_id>/report/",
+        campaign_pages.campaign_report,
+        name="campaign_report",
+    ),
+    path(
+        "<slug:slug>/campaigns/<cmp:campaign_id>/pause/",
+        campaign_pages.campaign_pause_view,
+        name="campaign_pause",
+    ),
+    path(
+        "<slug:slug>/campaigns/<cmp:campaign_id>/resume/",
+        campaign_pages.campaign_resume_view,
+        name="campaign_resume",
+    ),
+    path(
+        "<slug:slug>/campaigns/<cmp:campaign_id>/stop/",
+        campaign_pages.campaign_stop_view,
+        name="campaign_stop",
+    ),
+    path(
+        "<slug:slug>/campaigns/<cmp:campaign_id>/resend-failed/",
+        campaign_pages.campaign_resend_view,
+        name="campaign_resend",
+    ),
+    path(
+        "<slug:slug>/campaigns/<cmp:campaign_id>/launch/",
+        campaign_pages.campaign_launch_view,
+        name="campaign_launch",
+    ),
     path("<slug:slug>/developers/", include(developers.urlpatterns)),
     path("<slug:slug>/settings/", settings.settings_page, name="settings"),
     # Records (issue 14): suppressions, exports and the audit log.

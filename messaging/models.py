@@ -199,6 +199,34 @@ class CampaignCounter(WorkspaceScopedModel):
         ]
 
 
+class CampaignOutcomeHour(WorkspaceScopedModel):
+    """How many of a campaign's messages reached one outcome (`delivered`, `undelivered`,
+    `failed`) in one UTC hour, with one error code (`""` when delivered): the Campaign page's
+    delivery over time and failures by code, read without touching the messages.
+
+    Kept by database triggers (migration 0011) on every status change of a campaign message, in
+    the changing transaction, sharded as CampaignCounter is so that workers rarely share a row.
+    The hour is the message's `updated_at` as the change set it: when it reached the outcome.
+    """
+
+    OUTCOMES = ("delivered", "undelivered", "failed")
+
+    campaign_id = models.CharField(max_length=40)
+    hour = models.DateTimeField()
+    status = models.CharField(max_length=12)
+    code = models.CharField(max_length=64, blank=True, default="")
+    shard = models.PositiveSmallIntegerField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign_id", "hour", "status", "code", "shard"],
+                name="campaign_outcome_hour_unique",
+            ),
+        ]
+
+
 class PendingReport(models.Model):
     """A provider's status report that came before Tern stored the provider's message id.
 

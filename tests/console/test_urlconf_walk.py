@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from campaigns.models import Contact, ContactImport, Template
+from campaigns.models import Campaign, Contact, ContactImport, Template
 from compliance.models import Export, Suppression
 from console.access import MANAGER
 from tests.support.factories import member, message_for
@@ -44,6 +44,7 @@ SAMPLES = {
         (Contact.objects.for_workspace(t.workspace).first() or OBJECT_OF[Contact](t)).pk
     ),
     "import_id": lambda t: OBJECT_OF[ContactImport](t).pk,
+    "campaign_id": lambda t: OBJECT_OF[Campaign](t).pk,
     "invitation_id": lambda t: OBJECT_OF[Invitation](t).pk,
     "member_id": lambda t: member(t.workspace, "viewer").pk,
     "message_id": lambda t: message_for(t.workspace, t.sender).id,
