@@ -153,6 +153,7 @@ def test_the_live_part_polls_with_the_header_until_the_campaign_is_final(tenant,
     assert "hx-trigger" not in part
     assert 'aria-valuemax="2" aria-valuenow="2"' in part
     assert 'hx-swap-oob="true"' in part and ">Pause<" not in part  # the buttons drawn again
+    assert 'id="campaign-badge" class="badge campaign-completed" hx-swap-oob="true"' in part
 
 
 def test_buttons_follow_the_state_and_a_viewer_sees_none(tenant, manager, viewer):
