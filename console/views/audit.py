@@ -39,6 +39,7 @@ KNOWN_ACTIONS = (
     "contact_import.completed",
     "contact_import.created",
     "contact_import.failed",
+    "contact_import.started",
     "export.created",
     "export.downloaded",
     "invitation.revoked",
