@@ -5,7 +5,6 @@ with a reason, for owner/admin only. Reads through the API's filter set; writes 
 from django import forms
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.views.decorators.http import require_POST
 
 from compliance import services
 from compliance.api.serializers import SuppressionCreateSerializer
@@ -135,22 +134,43 @@ def suppression_add(request, values: dict) -> tuple[Suppression, bool]:
 
 
 @console_page("suppressions:read", post=MANAGER)
-@require_POST
+@in_workspace_time
 def suppression_remove(request, suppression_id: str):
-    """Lift a suppression for the reason given in the confirm dialog (owner/admin; audited)."""
+    """GET: ask for the reason (owner/admin). POST: lift the suppression for it (audited)."""
     seat = request.seat
+    seat.require_manager()  # the question is only for those who may answer it
     suppression = get_object_or_404(
         Suppression.objects.for_workspace(seat.workspace_id), pk=suppression_id
     )
+    if not suppression.active:
+        show_success(
+            request, f"Suppression {suppression.id} of {suppression.phone} is already removed."
+        )
+        return redirect("console:suppressions", slug=seat.workspace.slug)
+    if request.method != "POST":
+        return render_remove(request, suppression)
+    reason = request.POST.get("reason", "")
     try:
         services.suppression_remove(
             suppression=suppression,
             actor=member_actor(seat.member),
-            reason=request.POST.get("reason", ""),
+            reason=reason,
             ip=client_ip(request),
         )
     except TernError as error:
-        show_error(request, error)
-    else:
-        show_success(request, f"Suppression {suppression.id} of {suppression.phone} removed.")
+        show_error(request, error)  # shown above the form, in the catalogue's words
+        return render_remove(request, suppression, reason=reason, error=error)
+    show_success(request, f"Suppression {suppression.id} of {suppression.phone} removed.")
     return redirect("console:suppressions", slug=seat.workspace.slug)
+
+
+def render_remove(request, suppression, *, reason: str = "", error: TernError | None = None):
+    """The removal's question, with the reason as posted and the catalogue's error if any."""
+    context = {
+        "suppression": suppression,
+        "number_url": number_url(request.seat.workspace.slug, suppression.phone),
+        "reason": reason,
+        "error": error,
+    }
+    status = error.http_status if error else 200
+    return render(request, "console/suppression_remove.html", context, status=status)

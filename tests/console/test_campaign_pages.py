@@ -95,6 +95,8 @@ def test_the_test_data_switch_lists_test_campaigns_only(tenant, people):
 def test_an_empty_list_says_what_to_do_next(tenant, manager, viewer):
     page = manager.get(url(tenant)).content.decode()
     assert "No campaigns yet" in page and "Import your contacts" in page
+    # one link of that name, so a screen reader (and a test) finds the button unambiguously
+    assert page.count(">New campaign</a>") == 1
     assert viewer.get(url(tenant)).content.decode().count("New campaign") == 0
 
 

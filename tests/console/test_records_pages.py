@@ -160,11 +160,36 @@ def test_removal_without_a_reason_shows_the_error_and_keeps_it(tenant, people):
     row = suppress(tenant)
     url = ws_url(tenant, f"suppressions/{row.id}/remove/")
     response = client_for(people[("A", "admin")]).post(url, {"reason": "  "}, follow=True)
+    assert response.status_code == 400 and not response.redirect_chain  # the question again
     html = response.content.decode()
+    assert 'aria-invalid="true"' in html and ">Confirm</button>" in html
     assert "A suppression is removed only for a recorded reason." in errors_of(html)
     assert "Correct the fields named" in errors_of(html)  # validation_error's fix
     row.refresh_from_db()
     assert row.active
+
+
+def test_the_list_has_one_reason_field_and_removal_asks_on_its_own_page(tenant, people):
+    row = suppress(tenant)
+    suppress(tenant, phone="+14155550162")
+    client = client_for(people[("A", "owner")])
+    listing = page(client, ws_url(tenant, "suppressions/"))
+    assert listing.count(">Reason</label>") == 1  # the add form's: one per page, never ambiguous
+    assert listing.count(">Remove suppression</button>") == 2
+    asked = page(client, ws_url(tenant, f"suppressions/{row.id}/remove/"))
+    assert 'role="dialog"' in asked and ">Remove suppression</h1>" in asked
+    assert asked.count(">Reason</label>") == 1 and ">Confirm</button>" in asked
+    assert row.id in asked and PHONE in asked
+
+
+def test_removing_a_removed_suppression_says_so_and_changes_nothing(tenant, people):
+    row = suppress(tenant)
+    suppression_remove_as_system(row)
+    url = ws_url(tenant, f"suppressions/{row.id}/remove/")
+    response = client_for(people[("A", "owner")]).post(url, {"reason": "again"}, follow=True)
+    assert f"Suppression {row.id} of {PHONE} is already removed." in response.content.decode()
+    row.refresh_from_db()
+    assert row.removal_reason == "test"
 
 
 def test_campaign_manager_and_viewer_cannot_remove(tenant, people):
@@ -172,6 +197,7 @@ def test_campaign_manager_and_viewer_cannot_remove(tenant, people):
     url = ws_url(tenant, f"suppressions/{row.id}/remove/")
     for role in ("campaign_manager", "viewer"):
         assert client_for(people[("A", role)]).post(url, {"reason": "x"}).status_code == 403
+        assert client_for(people[("A", role)]).get(url).status_code == 403
     row.refresh_from_db()
     assert row.active
 
@@ -180,6 +206,7 @@ def test_another_workspaces_suppression_is_404(tenant, other_tenant, people):
     theirs = suppress(other_tenant)
     url = ws_url(tenant, f"suppressions/{theirs.id}/remove/")
     assert client_for(people[("A", "owner")]).post(url, {"reason": "x"}).status_code == 404
+    assert client_for(people[("A", "owner")]).get(url).status_code == 404
     outsider = client_for(people[("B", "owner")])
     assert outsider.get(ws_url(tenant, "suppressions/")).status_code == 404
     theirs.refresh_from_db()
