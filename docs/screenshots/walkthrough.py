@@ -256,9 +256,9 @@ with sync_playwright() as pw:
     # ---- Suppression removed with a reason; chain verified -----------------------------------
     owner.goto(f"{W}/suppressions/")
     owner.screenshot(path=str(SHOTS / "suppressions.png"), full_page=True)
-    owner.get_by_text("Remove suppression").first.click()
-    owner.get_by_label("Reason").last.fill("Customer called to opt back in (ticket 4411)")
-    owner.get_by_role("button", name="Confirm").first.click()
+    owner.get_by_role("button", name="Remove suppression").first.click()
+    owner.get_by_label("Reason").fill("Customer called to opt back in (ticket 4411)")
+    owner.get_by_role("button", name="Confirm").click()
     owner.wait_for_load_state()
     log("after removal:", re.sub(r"\s+", " ", owner.locator("main").inner_text())[:300])
     owner.goto(f"{W}/audit/")
