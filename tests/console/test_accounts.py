@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.test import Client, override_settings
@@ -119,6 +120,9 @@ def test_set_up_two_factor_shows_secret_then_ten_recovery_codes(client, owner):
     page = client.get("/account/two-factor/").content.decode()
     assert ">Code<" in page and ">Activate<" in page and "data:image/svg+xml" in page
     secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1)
+    # Shown in groups of four for typing; allauth's own secret once the spaces are gone.
+    assert re.fullmatch(r"(?:[A-Z2-7]{4} )+[A-Z2-7]{1,4}", secret), secret
+    assert secret.replace(" ", "") == client.session[SECRET_SESSION_KEY]
     code = totp_code(secret)
     response = client.post("/account/two-factor/", {"code": code})
     assert response["Location"] == "/account/two-factor/recovery-codes/"
