@@ -25,6 +25,11 @@ class ResetPasswordForm(AllauthResetPasswordForm):
 class ActivateTOTPForm(AllauthActivateTOTPForm):
     """allauth's activation form; the code that activated is spent (a code is accepted once)."""
 
+    @property
+    def secret_grouped(self) -> str:
+        """allauth's secret in groups of four, easier to type (authenticators ignore spaces)."""
+        return " ".join(self.secret[i : i + 4] for i in range(0, len(self.secret), 4))
+
     def clean_code(self) -> str:
         """allauth's check, then mark the code used the way allauth's TOTP.validate_code does."""
         code = super().clean_code()

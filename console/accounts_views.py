@@ -10,27 +10,43 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from workspaces.errors import TernError
+from workspaces.people import person_rename
+
 from .accounts_records import recent_sign_ins
+from .feedback import show_error, show_success
+from .forms import FormState
 from .two_factor import has_two_factor
 
 
 @login_required
 def account(request):
-    """Name, email, password change, two-factor, active sessions and recent sign-ins."""
+    """Name (edited with `Save`), email, password change, two-factor, sessions, sign-ins."""
+    if request.method != "POST":
+        return _render_account(request, FormState(values={"name": request.user.get_full_name()}))
+    name = request.POST.get("name", "")
+    try:
+        person_rename(user=request.user, name=name)
+    except TernError as error:
+        show_error(request, error)
+        return _render_account(request, FormState.failed({"name": name}, error), status=400)
+    show_success(request, "Name saved.")
+    return redirect("account")
+
+
+def _render_account(request, state: FormState, status: int = 200):
     user = request.user
     sessions = sorted(
         UserSession.objects.purge_and_list(user), key=lambda s: s.last_seen_at, reverse=True
     )
-    return render(
-        request,
-        "console/account.html",
-        {
-            "two_factor": has_two_factor(user),
-            "sessions": sessions,
-            "current_key": request.session.session_key,
-            "sign_ins": recent_sign_ins(user),
-        },
-    )
+    context = {
+        "name": state,
+        "two_factor": has_two_factor(user),
+        "sessions": sessions,
+        "current_key": request.session.session_key,
+        "sign_ins": recent_sign_ins(user),
+    }
+    return render(request, "console/account.html", context, status=status)
 
 
 @login_required

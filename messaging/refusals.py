@@ -2,7 +2,7 @@
 
 Recorded where a send turns into an error, after the refused work rolled back, in a short
 transaction of its own: one INSERT per refusal (one for a whole batch), nothing on success.
-401s have no workspace and are not recorded; 429s count into one row per token and minute.
+401s have no workspace and are not recorded; a token's 429s count into one row per minute.
 """
 
 from dataclasses import dataclass
@@ -65,12 +65,15 @@ def _row(origin: SendOrigin, code: str, to, from_, now) -> Refusal:
 def refusals_record(*, origin: SendOrigin, refused: list[tuple[TernError, object, object]]) -> None:
     """Keep each (error, to, from) refused send in one INSERT; 429s count per token and minute."""
     now = clock.now()
+    # A token's 429s count into its minute's row; the console has no token (its minute would be
+    # every workspace's), and a person's clicks are few: each of its 429s is a row of its own.
+    counted = bool(origin.token_id)
     rows = [
         _row(origin, error.code, to, from_, now)
         for error, to, from_ in refused
-        if error.code not in NOT_RECORDED and error.code != "rate_limited"
+        if error.code not in NOT_RECORDED and not (counted and error.code == "rate_limited")
     ]
-    if any(error.code == "rate_limited" for error, _, _ in refused):
+    if counted and any(error.code == "rate_limited" for error, _, _ in refused):
         rate_limited_record(origin=origin)
     if rows:
         with transaction.atomic():

@@ -18,6 +18,7 @@ from .audit import Actor, audit_record
 from .errors import TernError
 from .members import check_role, forbid_above, is_current_member, user_by_email
 from .models import Invitation, Membership, Workspace
+from .people import NAME_REQUIRED
 from .scopes import OWNER
 from .services import hash_secret
 
@@ -140,7 +141,7 @@ def _set_password(user, password: str, name: str) -> None:
     """Name required; the password judged by AUTH_PASSWORD_VALIDATORS; then saved."""
     errors = {}
     if not name.strip():
-        errors["name"] = ["Enter your name."]
+        errors["name"] = [NAME_REQUIRED]
     try:
         password_validation.validate_password(password, user)
     except ValidationError as exc:

@@ -5,9 +5,10 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.core import mail
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from console.accounts_records import SignIn
@@ -19,6 +20,7 @@ from tests.support.accounts import (
     totp_code,
     with_password,
 )
+from workspaces.errors import spec
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_cache")]
 
@@ -118,6 +120,9 @@ def test_set_up_two_factor_shows_secret_then_ten_recovery_codes(client, owner):
     page = client.get("/account/two-factor/").content.decode()
     assert ">Code<" in page and ">Activate<" in page and "data:image/svg+xml" in page
     secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1)
+    # Shown in groups of four for typing; allauth's own secret once the spaces are gone.
+    assert re.fullmatch(r"(?:[A-Z2-7]{4} )+[A-Z2-7]{1,4}", secret), secret
+    assert secret.replace(" ", "") == client.session[SECRET_SESSION_KEY]
     code = totp_code(secret)
     response = client.post("/account/two-factor/", {"code": code})
     assert response["Location"] == "/account/two-factor/recovery-codes/"
@@ -213,6 +218,49 @@ def test_account_page_lists_sessions_sign_ins_and_signs_out_everywhere(client, o
     assert response["Location"] == "/login/"
     assert other.get(f"/w/{tenant.workspace.slug}/")["Location"].startswith("/login/")
     assert client.get("/account/")["Location"].startswith("/login/")
+
+
+def test_account_page_edits_the_name_and_only_this_persons(client, owner, people):
+    other = people[("B", "owner")]
+    other.first_name = "Bea Other"
+    other.save()
+    client.force_login(owner)
+    page = client.get("/account/").content.decode()
+    assert '<label for="id_name">Name</label>' in page and ">Save</button>" in page
+    assert 'name="csrfmiddlewaretoken"' in page
+    response = client.post("/account/", {"name": "  Ada Lovelace  "})
+    assert response.status_code == 302 and response["Location"] == "/account/"
+    owner.refresh_from_db()
+    other.refresh_from_db()
+    assert owner.get_full_name() == "Ada Lovelace"
+    assert other.get_full_name() == "Bea Other"
+    page = client.get("/account/").content.decode()
+    assert 'value="Ada Lovelace"' in page and "Name saved." in page
+    # The header names the person by the new name on every page.
+    assert ">Ada Lovelace</a>" in page
+
+
+@pytest.mark.parametrize(("name", "says"), [("   ", "Enter your name."), ("x" * 151, "150")])
+def test_a_blank_or_too_long_name_is_refused_with_the_catalogues_message(client, owner, name, says):
+    client.force_login(owner)
+    before = owner.get_full_name()
+    response = client.post("/account/", {"name": name})
+    assert response.status_code == 400
+    page = response.content.decode().replace("&#x27;", "'")
+    assert spec("validation_error").message in page and spec("validation_error").fix in page
+    assert 'id="id_name_errors"' in page and says in page
+    owner.refresh_from_db()
+    assert owner.get_full_name() == before
+
+
+def test_the_name_form_needs_csrf_and_a_sign_in(owner):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(owner)
+    assert strict.post("/account/", {"name": "Mallory"}).status_code == 403
+    anonymous = Client().post("/account/", {"name": "Mallory"})
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/")
+    owner.refresh_from_db()
+    assert owner.get_full_name() != "Mallory"
 
 
 def test_logout_needs_post(client, owner):

@@ -25,6 +25,7 @@ from workspaces import clock
 from workspaces.api.exceptions import as_tern_error
 from workspaces.errors import TernError
 from workspaces.phones import country_of, to_e164
+from workspaces.ratelimit import workspace_rate_check
 from workspaces.selectors import sender_list
 
 from ...access import console_page
@@ -127,6 +128,7 @@ def _send(request, payload: dict, key: str):
     received_at = clock.now()
     claim = None
     try:
+        workspace_rate_check(request.seat.workspace)  # the API's limit, spent before its claim too
         if key:
             claim = idempotency_claim(token=request.seat, path=request.path, key=key, data=payload)
             if isinstance(claim, StoredAnswer):
