@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from workspaces.models import ApiToken, Membership, Workspace
+from workspaces.people import person_rename
 from workspaces.scopes import CAMPAIGN_MANAGER, VIEWER
 from workspaces.services import hash_secret, member_add
 
@@ -79,6 +80,7 @@ class Command(BaseCommand):
         )
         demo = json.loads(out.getvalue())
         demo["console"] = [{"role": "owner", "email": OWNER_EMAIL, "password": owner_password}]
+        person_rename(user=get_user_model().objects.get(username=OWNER_EMAIL), name="Demo Owner")
         demo["console"] += self._people(demo["workspace"]["id"])
         password = secrets.token_urlsafe(12)
         User = get_user_model()
