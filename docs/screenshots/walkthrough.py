@@ -114,7 +114,7 @@ with sync_playwright() as pw:
     cm.wait_for_load_state()
 
     cm.get_by_role("link", name="Campaigns", exact=True).click()
-    cm.get_by_role("link", name="New campaign").first.click()
+    cm.get_by_role("link", name="New campaign").click()
     cm.get_by_label("Name").fill("Spring sale")
     cm.get_by_label("Template").select_option(label="Spring sale")
     cm.get_by_label("Tags").fill("spring")
@@ -139,6 +139,37 @@ with sync_playwright() as pw:
     cid = campaign_url.rstrip("/").split("/")[-1]
     api_stats = api.get(f"{BASE}/api/v1/campaigns/{cid}").json()["stats"]
     log("API stats", api_stats)
+
+    # ---- Another campaign, throttled to 1 a minute: paused, resumed, then stopped ---------------
+    cm.get_by_role("link", name="Campaigns", exact=True).click()
+    cm.get_by_role("link", name="New campaign").click()
+    cm.get_by_label("Name").fill("Slow one")
+    cm.get_by_label("Message").fill(
+        "Hi {{first_name|there}}, one more spring offer. Reply STOP to opt out"
+    )
+    cm.get_by_label("Tags").fill("spring")
+    cm.get_by_label("Throttle per minute").fill("1")
+    cm.get_by_role("button", name="Review").click()
+    cm.get_by_role("button", name="Launch").click()
+    cm.wait_for_url(re.compile(r".*/campaigns/cmp_[0-9a-z]+/$"))
+    cm.get_by_role("button", name="Pause").click()
+    expect(cm.get_by_role("button", name="Resume")).to_be_visible(timeout=15000)
+    log(
+        "paused:",
+        re.sub(
+            r"\s+", " ", cm.get_by_role("progressbar").first.get_attribute("aria-valuetext") or ""
+        ),
+    )
+    cm.get_by_role("button", name="Resume").click()
+    expect(cm.get_by_role("button", name="Pause")).to_be_visible(timeout=15000)
+    cm.get_by_role("button", name="Stop").click()
+    stop_dialog = cm.get_by_role("dialog", name="Stop")
+    log("stop asks:", re.sub(r"\s+", " ", stop_dialog.inner_text())[:200])
+    stop_dialog.get_by_role("button", name="Confirm").click()
+    expect(cm.get_by_text(re.compile("stopped")).first).to_be_visible(timeout=15000)
+    slow = api.get(f"{BASE}/api/v1/campaigns/{cm.url.rstrip('/').split('/')[-1]}").json()
+    log("stopped:", slow["status"], slow["stats"])
+    assert slow["status"] == "stopped" and slow["stats"]["canceled"] > 0
 
     # ---- Viewer: no buttons that change anything; a posted action refused ---------------------
     viewer = sign_in(mk(), "viewer")
