@@ -32,8 +32,9 @@ that was refused, trimmed. A refused row writes nothing. Its code is the first t
     consent_without_disclosure   the consent cell  consent given, but the import has no disclosure
     invalid_consent_captured_at  the cell          not ISO 8601, or in the future
 
-These are codes of the import's report, not API errors: they are not in the error catalogue;
-`report.ROW_FIXES` says what to change for each (the console's report and its CSV show it).
+These are codes of the import's report, never an HTTP answer; the error catalogue holds each
+(`workspaces/errors/import_rows.py`) with what to change, which the console's report and its CSV
+show (`report.row_fix`).
 
 The console stages an upload (`staged`: file and header kept, nothing runs, not in the API), then
 `contact_import_start` saves a mapping of each column to one of the columns above,
