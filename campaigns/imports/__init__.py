@@ -16,7 +16,8 @@ Columns: `phone,first_name,last_name,timezone,tags,consent[,consent_captured_at]
 order and case by a header row; others are ignored. Numbers without `+` are read in the
 workspace's `default_country`; `tags` are `;`-separated and join the import's own `tags`. A number
 that is already a contact updates it (names and time zone when the row gives them; tags merged)
-and counts in `updated`; a new one counts in `created`.
+and counts in `updated`; a new one counts in `created`. An upload may instead name what each
+column becomes (`columns`, the console's mapping, below), checked against the header at once.
 
 The report names every refused row as `{"row", "value", "code"}`. `row` counts records as a
 spreadsheet shows them (the header is row 1, the first data row is row 2); `value` is the cell
