@@ -69,7 +69,7 @@ class ContactImport(WorkspaceScopedModel):
     progress_row = models.PositiveIntegerField(default=0)
     refused = models.PositiveIntegerField(default=0)
     # The header's cells as written, and what each column becomes (`imports.mapping`): empty for
-    # the API's imports, which read the contract's columns by name.
+    # an API import without `columns`, which reads the contract's columns by name.
     header = models.JSONField(default=list, blank=True)
     columns = models.JSONField(default=list, blank=True)
     # The progress bar: records after the header (counted once, at upload), and those read so far

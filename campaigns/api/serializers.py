@@ -227,7 +227,7 @@ STATUSES = [
 
 
 class ContactImportCreateSerializer(serializers.Serializer):
-    """Multipart: `file` (CSV, UTF-8, at most 20 MiB), `tags`, `consent_disclosure`."""
+    """Multipart: `file` (CSV, UTF-8, at most 20 MiB), `tags`, `consent_disclosure`, `columns`."""
 
     file = serializers.FileField(
         help_text="Header row, then `phone,first_name,last_name,timezone,tags,consent"
@@ -246,6 +246,21 @@ class ContactImportCreateSerializer(serializers.Serializer):
         max_length=5000,
         help_text="The disclosure the contacts agreed to; needed by rows with `consent=yes`.",
     )
+
+    columns = serializers.ListField(
+        child=serializers.CharField(max_length=200, allow_blank=True),
+        required=False,
+        help_text="What each of the file's columns becomes, in the header's order (the console's "
+        "mapping): `phone` (exactly once), `first_name`, `last_name`, `timezone`, `tags`, "
+        "`consent`, `consent_captured_at`, `attributes.<name>` or `ignore`; repeat the field, or "
+        "separate with `,`. Without it the columns are read by their names. A mapping that "
+        "does not fit the header is a 400 `validation_error` whose `details.columns` says what "
+        "to change.",
+    )
+
+    def validate_columns(self, value):
+        """`phone,ignore` and repeated fields alike, each target trimmed."""
+        return [target.strip() for item in value for target in item.split(",")]
 
     def validate_tags(self, value):
         """`a;b,c` and repeated fields alike; each tag at most 64 characters."""

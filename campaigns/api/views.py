@@ -290,7 +290,8 @@ class ContactImportViewSet(ListRetrieveViewSet):
 
     @extend_schema(request=ContactImportCreateSerializer, responses={202: ContactImportSerializer})
     def create(self, request):
-        """Upload a CSV: 202 with the import, `pending`; 400 when it has no `phone` column."""
+        """Upload a CSV: 202 with the import, `pending`; 400 when it has no `phone` column, or
+        when its `columns` mapping does not fit the header."""
         form = ContactImportCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -301,5 +302,6 @@ class ContactImportViewSet(ListRetrieveViewSet):
             consent_disclosure=data["consent_disclosure"].strip(),
             actor=self.actor,
             ip=client_ip(request),
+            columns=data.get("columns"),
         )
         return created(ContactImportSerializer, contact_import, status=202)

@@ -16,7 +16,8 @@ Columns: `phone,first_name,last_name,timezone,tags,consent[,consent_captured_at]
 order and case by a header row; others are ignored. Numbers without `+` are read in the
 workspace's `default_country`; `tags` are `;`-separated and join the import's own `tags`. A number
 that is already a contact updates it (names and time zone when the row gives them; tags merged)
-and counts in `updated`; a new one counts in `created`.
+and counts in `updated`; a new one counts in `created`. An upload may instead name what each
+column becomes (`columns`, the console's mapping, below), checked against the header at once.
 
 The report names every refused row as `{"row", "value", "code"}`. `row` counts records as a
 spreadsheet shows them (the header is row 1, the first data row is row 2); `value` is the cell
@@ -32,8 +33,9 @@ that was refused, trimmed. A refused row writes nothing. Its code is the first t
     consent_without_disclosure   the consent cell  consent given, but the import has no disclosure
     invalid_consent_captured_at  the cell          not ISO 8601, or in the future
 
-These are codes of the import's report, not API errors: they are not in the error catalogue;
-`report.ROW_FIXES` says what to change for each (the console's report and its CSV show it).
+These are codes of the import's report, never an HTTP answer; the error catalogue holds each
+(`workspaces/errors/import_rows.py`) with what to change, which the console's report and its CSV
+show (`report.row_fix`).
 
 The console stages an upload (`staged`: file and header kept, nothing runs, not in the API), then
 `contact_import_start` saves a mapping of each column to one of the columns above,

@@ -1,8 +1,9 @@
 """An import's columns mapped to Tern's fields: guessed from the header, chosen in the console.
 
 A mapping is a list aligned with the header row: each column becomes one of `FIELDS`,
-`attributes.<name>`, or `ignore`. The API's imports carry no mapping and read the contract's
-columns by name (`by_name`); a console import reads the columns its mapping names (`by_mapping`).
+`attributes.<name>`, or `ignore`. An API import without `columns` carries no mapping and reads
+the contract's columns by name; a console import, or an API import given `columns`, reads the
+columns its mapping names (`by_mapping`).
 """
 
 import re

@@ -8,26 +8,11 @@ from django.conf import settings
 
 from workspaces import clock
 from workspaces.audit import Actor
+from workspaces.errors import spec
 
 from ..models import ContactImport
 
 MAX_ERRORS = 10_000
-# What to fix for each code of the report (CONTRACT §7's row errors; see the package's docstring).
-ROW_FIXES = {
-    "nul_character": "Remove the NUL character from the cell (re-save the file as CSV UTF-8).",
-    "blank_row": "Delete the empty row, or fill it in.",
-    "invalid_number": "Write the number in E.164 (+14155550100), or with the area code in the"
-    " workspace's default country.",
-    "duplicate_in_file": "The number is on an earlier row: merge the two rows into one.",
-    "value_too_long": "Shorten the cell: names are at most 100 characters, tags at most 64,"
-    " attributes at most 4096 bytes in all.",
-    "invalid_timezone": "Use an IANA time zone name such as America/Chicago, or leave it empty.",
-    "invalid_consent": "Write yes or no (or y/n, true/false, 1/0), or leave it empty.",
-    "consent_without_disclosure": "Import again with the consent disclosure the contacts agreed to,"
-    " or leave consent empty.",
-    "invalid_consent_captured_at": "Write when consent was given in ISO 8601"
-    " (2024-05-01T14:30:00Z), not in the future.",
-}
 
 
 def import_path(import_id: str) -> Path:
@@ -82,5 +67,5 @@ def contact_import_resource(contact_import: ContactImport) -> dict:
 
 
 def row_fix(code: str) -> str:
-    """What to change in the file for a refused row's code."""
-    return ROW_FIXES.get(code, "Correct the cell and import the row again.")
+    """What to change in the file for a refused row's code: its fix in the error catalogue."""
+    return spec(code).fix

@@ -3,7 +3,8 @@ the worker, its records counted (the progress bar's end), a pending import recor
 its job published once that commits.
 
 The console stages it instead (`staged=True`): the file and its header are kept but
-nothing runs until `contact_import_start` saves the columns' mapping and enqueues the job.
+nothing runs until `contact_import_start` saves the columns' mapping and enqueues the job. The
+API may give the same mapping with the upload (`columns`), checked against the header at once.
 """
 
 import codecs
@@ -36,13 +37,16 @@ def contact_import_create(
     actor: Actor,
     ip: str | None = None,
     staged: bool = False,
+    columns: list[str] | None = None,
 ) -> ContactImport:
     """Check the CSV's header, keep the file for the worker, record a pending import; audited.
-    `staged` (the console): keep the file and its header for the mapping step, run nothing yet."""
+    `staged` (the console): keep the file and its header for the mapping step, run nothing yet.
+    `columns` (the API): the console's mapping given with the upload, checked against the header
+    (`validation_error` naming `columns`); without it the columns are read by name."""
     contact_import = _new(workspace_id, upload, tags, consent_disclosure, actor)
     if staged:
         contact_import.status = ContactImport.STAGED
-    return _keep(contact_import, upload, actor=actor, ip=ip, start=not staged)
+    return _keep(contact_import, upload, actor=actor, ip=ip, start=not staged, columns=columns)
 
 
 def contact_import_start(
@@ -85,9 +89,10 @@ def _new(workspace_id, upload, tags, consent_disclosure, actor) -> ContactImport
     )
 
 
-def _keep(contact_import: ContactImport, upload, *, actor: Actor, ip, start: bool):
-    """Save the file, read its header and count its records, record the import (its job
-    enqueued when `start`); the file is removed again when any of it fails."""
+def _keep(contact_import: ContactImport, upload, *, actor: Actor, ip, start: bool, columns=None):
+    """Save the file, read its header and count its records, check its mapping when given,
+    record the import (its job enqueued when `start`); the file is removed again when any of it
+    fails."""
     path = import_path(contact_import.id)
     _save_upload(upload, path)
     try:
@@ -95,10 +100,12 @@ def _keep(contact_import: ContactImport, upload, *, actor: Actor, ip, start: boo
             reader = csv.reader(handle)
             cells, _ = header_cells(reader)
             contact_import.rows_total = _count(reader)
-        if start:
+        if start and columns is None:
             _check_columns([cell.lower() for cell in cells])
         else:
             contact_import.header = cells
+        if columns is not None:
+            contact_import.columns = mapping.validate(cells, columns)
         _record(contact_import, actor=actor, ip=ip, start=start)
     except BaseException:
         path.unlink(missing_ok=True)
@@ -153,17 +160,20 @@ def _check_columns(columns) -> None:
 def _record(contact_import: ContactImport, *, actor: Actor, ip: str | None, start: bool) -> None:
     """Save the import, audited; a started one's job is enqueued when the transaction commits."""
     contact_import.save(force_insert=True)
+    after = {
+        "file_name": contact_import.file_name,
+        "tags": contact_import.tags,
+        "consent_disclosure": contact_import.consent_disclosure,
+    }
+    if contact_import.columns:  # mapped at upload (the API's `columns`)
+        after["columns"] = dict(zip(contact_import.header, contact_import.columns, strict=True))
     audit_record(
         workspace=contact_import.workspace_id,
         actor=actor,
         action="contact_import.created",
         target=contact_import,
         ip=ip,
-        after={
-            "file_name": contact_import.file_name,
-            "tags": contact_import.tags,
-            "consent_disclosure": contact_import.consent_disclosure,
-        },
+        after=after,
     )
     if start:
         enqueue_on_commit(contact_import.id)

@@ -4,11 +4,15 @@ stops polling once final, Pause/Resume/Stop/Resend failed/Launch through the API
 with the member), the report as CSV, and workspace B's 404 and a viewer's 403."""
 
 import csv
+import html
 import io
+import json
 import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campaigns.models import Campaign
@@ -156,6 +160,53 @@ def test_the_live_part_polls_with_the_header_until_the_campaign_is_final(tenant,
     assert 'aria-valuemax="2" aria-valuenow="2"' in part
     assert 'hx-swap-oob="true"' in part and ">Pause<" not in part  # the buttons drawn again
     assert 'id="campaign-badge" class="badge campaign-completed" hx-swap-oob="true"' in part
+
+
+def chart_on(part: str) -> dict:
+    """The chart data a live part carries (its json_script), read back."""
+    found = re.search(r'id="campaign-over-time" data-spec="([^"]*)"', part).group(1)
+    return json.loads(html.unescape(found)) if found else {}
+
+
+def test_each_poll_carries_the_chart_data_and_tables_from_the_summary_only(
+    tenant, other_tenant, manager
+):
+    tenant.workspace.timezone = "Asia/Kolkata"  # UTC+05:30: its hours end in :30
+    tenant.workspace.save(update_fields=["timezone"])
+    daytime_contacts(tenant.workspace, 3)
+    campaign = launched(tenant)
+    daytime_contacts(other_tenant.workspace, 2)
+    theirs = launched(other_tenant)
+    set_outcome([m.id for m in messages_of(theirs)], Status.FAILED, "carrier_filtered")
+    live = url(tenant, f"{campaign.pk}/live/?seen=running")
+    part = manager.get(live, HTTP_X_TERN_POLL="1").content.decode()
+    assert 'hx-select-oob="#campaign-over-time,#failures-by-code"' in part
+    assert (
+        '<div id="campaign-over-time" data-spec="">' in part
+        and "No message has reached its outcome" in part
+    )
+    assert '<div id="failures-by-code">' in part and "No message of this campaign failed" in part
+    assert chart_on(part) == {}
+    first, second, _ = messages_of(campaign)
+    set_outcome([first.id], Status.DELIVERED)
+    set_outcome([second.id], Status.FAILED, "unknown_number")
+    with CaptureQueriesContext(connection) as queries:
+        part = manager.get(live, HTTP_X_TERN_POLL="1").content.decode()
+    chart = chart_on(part)
+    assert [d["label"] for d in chart["datasets"]] == ["Delivered", "Undelivered", "Failed"]
+    assert [sum(d["data"]) for d in chart["datasets"]] == [1, 0, 1]  # none of workspace B's
+    assert [row["counts"] for row in chart["rows"]] == [[1, 0, 1]]
+    assert f'<th scope="row">{chart["rows"][0]["hour"]}</th><td class="num">1</td>' in part
+    assert chart["rows"][0]["hour"].endswith(":30") and "in Asia/Kolkata" in part
+    assert "<code>unknown_number</code>" in part and "carrier_filtered" not in part
+    table = Message._meta.db_table
+    assert not [q["sql"] for q in queries if f'"{table}"' in q["sql"]]  # the summary only
+    # The last poll (the campaign final) still brings the final numbers, then polling stops.
+    set_outcome([m.id for m in messages_of(campaign)[2:]], Status.DELIVERED)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.COMPLETED)
+    part = manager.get(live, HTTP_X_TERN_POLL="1").content.decode()
+    assert "hx-trigger" not in part and "hx-select-oob" not in part
+    assert [sum(d["data"]) for d in chart_on(part)["datasets"]] == [2, 0, 1]
 
 
 def test_buttons_follow_the_state_and_a_viewer_sees_none(tenant, manager, viewer):

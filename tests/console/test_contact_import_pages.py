@@ -154,7 +154,7 @@ def test_start_maps_a_column_into_attributes_and_the_report_says_what_to_fix(
     assert 'aria-valuenow="4"' in page and 'aria-valuemax="4"' in page
     assert "Import completed: 2 created, 0 updated, 2 refused." in page
     assert "<td>3</td><td>=1+1</td><td><code>invalid_number</code></td>" in page
-    assert "Write the number in E.164" in page
+    assert "Send the number in E.164 form" in page  # the catalogue's fix for invalid_number
     assert "<code>invalid_consent</code>" in page and "Write yes or no" in page
     assert "Download report" in page
     assert (

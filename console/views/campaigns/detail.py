@@ -3,6 +3,7 @@ over time and failures by code (the outcome summary kept by triggers, campaigns/
 its report as CSV, and `Pause`, `Resume`, `Stop`, `Resend failed` and, for a draft, `Review`
 and `Launch`: every action through the API's own services, audited with the member as actor."""
 
+import json
 from datetime import timedelta
 
 from django.http import StreamingHttpResponse
@@ -134,15 +135,21 @@ def delivery_chart(campaign: Campaign) -> dict:
 
 
 def live_context(request, campaign: Campaign) -> dict:
-    """What the live part shows, and (when the status moved since the page was drawn) the
-    action buttons again, swapped out of band."""
+    """What the live part shows with delivery over time and failures by code (both from the
+    summary table, never the messages), and (when the status moved since the page was drawn)
+    the action buttons again, swapped out of band."""
     progress = progress_of(campaign)
+    chart = delivery_chart(campaign) if campaign.launched_at else None
     return {
         "campaign": campaign,
         "progress": progress,
         "percent": percent(progress["done"], progress["total"]),
         "actions": actions_for(request.seat, campaign, progress),
         "moved": request.GET.get("seen", campaign.status) != campaign.status,
+        "chart": chart,
+        # In an attribute, not a <script>: htmx drops scripts from what a poll swaps in (CSP).
+        "chart_json": json.dumps(chart) if chart and chart["rows"] else "",
+        "failures": failures_by_code(campaign) if progress["failed"] else [],
     }
 
 
@@ -162,8 +169,6 @@ def campaign_detail(request, campaign_id: str):
     use_workspace_zone(seat)
     campaign = campaign_get(seat, campaign_id)
     context = live_context(request, campaign)
-    context["chart"] = delivery_chart(campaign) if campaign.launched_at else None
-    context["failures"] = failures_by_code(campaign) if context["progress"]["failed"] else []
     if campaign.status == Campaign.DRAFT and request.GET.get("review"):
         try:
             context["review"] = review_of(campaign)
@@ -174,9 +179,11 @@ def campaign_detail(request, campaign_id: str):
 
 @console_page("campaigns:read")
 def campaign_live(request, campaign_id: str):
-    """The polled part: progress bar and stats identity (its poll stops once final)."""
+    """The polled part: progress bar and stats identity, with the chart's data and the tables
+    the page takes out of band (its poll stops once final)."""
+    use_workspace_zone(request.seat)  # the chart's hours as the page drew them
     campaign = campaign_get(request.seat, campaign_id)
-    return render(request, "console/campaign_live.html", live_context(request, campaign))
+    return render(request, "console/campaign_poll.html", live_context(request, campaign))
 
 
 def _page(seat, campaign: Campaign, query: str = ""):

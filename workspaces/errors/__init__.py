@@ -1,37 +1,41 @@
 """The one error catalogue (CONTRACT §3): every code Tern answers or records, with its fix.
 
 API errors are raised as `TernError(code, ...)` and rendered as the envelope by one exception
-handler; delivery failures on a message are recorded with the same codes. The README's error page
+handler; delivery failures on a message are recorded with the same codes, and so are the rows a
+contact import refuses (`import_rows`, on the import's report). The README's error page
 is generated from `CATALOGUE` (`python manage.py error_catalogue --markdown`).
 """
 
-from dataclasses import dataclass, field
+from .import_rows import IMPORT_ROW_ENTRIES
+from .spec import (
+    CLASS_RETRY,
+    CLASS_REVIEW,
+    CLASS_SUPPRESS,
+    DO_NOT_RETRY,
+    RETRY_AFTER_FIX,
+    RETRY_AFTER_SPEND_AVAILABLE,
+    RETRY_AFTER_VERIFICATION,
+    RETRY_WITH_BACKOFF,
+    ErrorSpec,
+)
 
-RETRY_WITH_BACKOFF = "retry_with_backoff"
-RETRY_AFTER_FIX = "retry_after_fix"
-RETRY_AFTER_VERIFICATION = "retry_after_verification"
-RETRY_AFTER_SPEND_AVAILABLE = "retry_after_spend_available"
-DO_NOT_RETRY = "do_not_retry"
-
-# What Tern does after a delivery failure of this kind (CONTRACT §3, delivery table).
-CLASS_RETRY = "retry"
-CLASS_SUPPRESS = "suppress"
-CLASS_REVIEW = "review"
-
-
-@dataclass(frozen=True)
-class ErrorSpec:
-    """One catalogue entry."""
-
-    code: str
-    http_status: int | None  # None: recorded on a message, never an HTTP answer
-    message: str
-    fix: str
-    retry: str
-    when: str
-    provider_codes: tuple[str, ...] = field(default=())
-    delivery_class: str | None = None
-
+__all__ = [
+    "CATALOGUE",
+    "CLASS_RETRY",
+    "CLASS_REVIEW",
+    "CLASS_SUPPRESS",
+    "DO_NOT_RETRY",
+    "RETRY_AFTER_FIX",
+    "RETRY_AFTER_SPEND_AVAILABLE",
+    "RETRY_AFTER_VERIFICATION",
+    "RETRY_WITH_BACKOFF",
+    "ErrorSpec",
+    "TernError",
+    "catalogue_markdown",
+    "delivery_error",
+    "delivery_error_for",
+    "spec",
+]
 
 _ENTRIES = [
     ErrorSpec(
@@ -104,7 +108,7 @@ _ENTRIES = [
         "The recipient is not a valid phone number.",
         "Send the number in E.164 form (+14155550100), or set the workspace's default_country for national numbers.",
         RETRY_AFTER_FIX,
-        "`to` is not a valid number after applying default_country",
+        "`to` is not a valid number after applying default_country (and an import row whose phone is not, on the import report)",
     ),
     ErrorSpec(
         "same_to_from",
@@ -353,6 +357,8 @@ _ENTRIES = [
         RETRY_AFTER_FIX,
         "a campaign recipient lacking a merge field without default",
     ),
+    # Recorded on a contact import's report, one per refused row.
+    *IMPORT_ROW_ENTRIES,
 ]
 
 CATALOGUE: dict[str, ErrorSpec] = {entry.code: entry for entry in _ENTRIES}
@@ -436,6 +442,6 @@ def catalogue_markdown() -> str:
     lines = ["| code | HTTP | retry | when | what to do |", "| --- | --- | --- | --- | --- |"]
     for e in _ENTRIES:
         when = e.when + (f" (class: {e.delivery_class})" if e.delivery_class else "")
-        status = e.http_status or "— (on the message)"
+        status = e.http_status or f"— (on the {e.recorded_on})"
         lines.append(f"| `{e.code}` | {status} | `{e.retry}` | {when} | {e.fix} |")
     return "\n".join(lines) + "\n"
