@@ -23,7 +23,6 @@ from workspaces.services import member_actor
 from ..access import console_page
 from .messages.common import cursor_page, day_range
 from .messages.listing import _api_filtered, _invalid
-from .workspace_time import in_workspace_time
 
 # Every action Tern records (CONTRACT §9 and §11), for the filter's select.
 KNOWN_ACTIONS = (
@@ -125,7 +124,6 @@ def check_view(check: AuditChainCheck | None) -> dict:
 
 
 @console_page("audit:read")
-@in_workspace_time
 def audit_list(request):
     """Newest first, filtered; the latest `Verify chain` verdict above the list."""
     seat = request.seat
@@ -146,7 +144,6 @@ def audit_list(request):
 
 
 @console_page("audit:read")
-@in_workspace_time
 def audit_verify(request):
     """POST: queue a chain check on the worker. GET: its panel (what the panel's polling reads)."""
     seat = request.seat

@@ -25,7 +25,6 @@ from ..access import MANAGER, console_page
 from ..feedback import show_error, show_success
 from ..forms import FormState, validation_error
 from .messages.common import cursor_page
-from .workspace_time import in_workspace_time
 
 FIELDS = ("kind", "format", "from", "to")
 NUMBER_KIND, NUMBER_FIELDS = "number", ("phone", "as_of")  # kind `number`: one phone, a moment
@@ -78,7 +77,6 @@ def render_page(request, *, create: FormState | None = None, status: int = 200):
 
 
 @console_page("exports:read", post=MANAGER)
-@in_workspace_time
 def export_list(request):
     """GET: the exports and their progress. POST: create one (owner/admin), as the API does."""
     if request.method != "POST":
@@ -137,7 +135,6 @@ def export_request(request, values: dict) -> Export:
 
 
 @console_page("exports:read")
-@in_workspace_time
 @require_GET
 def export_row(request, export_id: str):
     """One export's row: what its polling fetches until it is completed or failed."""

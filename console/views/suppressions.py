@@ -19,7 +19,6 @@ from ..feedback import show_error, show_success
 from ..forms import FormState, field_errors
 from .messages.common import cursor_page
 from .messages.listing import _api_filtered, _invalid
-from .workspace_time import in_workspace_time
 
 ANY = [("", "Any")]
 
@@ -91,7 +90,6 @@ def render_page(request, *, add: FormState | None = None, status: int = 200):
 
 
 @console_page("suppressions:read", post="suppressions:write")
-@in_workspace_time
 def suppression_list(request):
     """GET: list and search. POST: add a workspace suppression through the API's service."""
     if request.method != "POST":
@@ -134,7 +132,6 @@ def suppression_add(request, values: dict) -> tuple[Suppression, bool]:
 
 
 @console_page("suppressions:read", post=MANAGER)
-@in_workspace_time
 def suppression_remove(request, suppression_id: str):
     """GET: ask for the reason (owner/admin). POST: lift the suppression for it (audited)."""
     seat = request.seat

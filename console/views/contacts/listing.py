@@ -10,7 +10,6 @@ from workspaces.errors import TernError
 
 from ...access import console_page
 from ..messages.common import cursor_page
-from ..workspace_time import in_workspace_time
 
 READ, WRITE = "contacts:read", "contacts:write"  # the API's scopes for /contacts
 LIST_COLUMNS = ("id", "workspace_id", "phone", "first_name", "last_name", "tags", "created_at")
@@ -38,7 +37,6 @@ def contact_rows(seat, cleaned: dict):
 
 
 @console_page(READ)
-@in_workspace_time
 def contact_list(request):
     """Newest first; search by number or name; filter by tag; follow a row to its page."""
     form = ContactSearchForm(request.GET)

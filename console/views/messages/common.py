@@ -1,21 +1,11 @@
-"""What the message pages share: the API's cursor pages, and times in the workspace's zone."""
+"""What the list pages share: the API's cursor pages, and whole days as the API's date filters."""
 
 from datetime import datetime, time, timedelta
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.utils import timezone
 from rest_framework.request import Request
 
 from workspaces.api.pagination import NewestFirstCursorPagination
-
-
-def use_workspace_zone(seat) -> None:
-    """Show times in the workspace's time zone (UTC until the workspace names one)."""
-    try:
-        timezone.activate(ZoneInfo(getattr(seat.workspace, "timezone", "") or "UTC"))
-    except (ZoneInfoNotFoundError, ValueError):
-        timezone.activate(ZoneInfo("UTC"))
 
 
 def _relative(url: str | None) -> str | None:

@@ -17,7 +17,7 @@ from messaging.search import message_search, message_with_error
 from workspaces.errors import CATALOGUE, TernError
 
 from ...access import console_page
-from .common import cursor_page, day_range, use_workspace_zone
+from .common import cursor_page, day_range
 
 LIST_COLUMNS = (
     "id",
@@ -107,7 +107,6 @@ def message_rows(seat, cleaned: dict):
 def message_list(request):
     """Newest first; search by number, id or text; filter; follow a row to its page."""
     seat = request.seat
-    use_workspace_zone(seat)
     form = MessageSearchForm(request.GET)
     context = {"form": form, "rows": [], "next": None, "previous": None, "error": None}
     context["base"] = reverse("console:messages", kwargs={"slug": seat.workspace.slug})
@@ -153,7 +152,6 @@ def refusal_chart(rows) -> dict:
 def refusal_list(request):
     """The §13 log of refused API and console sends, filtered by code and dates, charted."""
     seat = request.seat
-    use_workspace_zone(seat)
     form = RefusalFilterForm(request.GET)
     context = {"form": form, "rows": [], "next": None, "previous": None, "error": None}
     try:
