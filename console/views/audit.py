@@ -21,8 +21,7 @@ from workspaces.selectors import audit_event_list
 from workspaces.services import member_actor
 
 from ..access import console_page
-from .messages.common import cursor_page, day_range
-from .messages.listing import _api_filtered, _invalid
+from .lists import api_filtered, cursor_page, day_range, invalid_filters
 
 # Every action Tern records (CONTRACT §9 and §11), for the filter's select.
 KNOWN_ACTIONS = (
@@ -104,7 +103,7 @@ def audit_rows(seat, cleaned: dict):
     zone = timezone.get_current_timezone()
     data.update(day_range(cleaned.get("since"), cleaned.get("until"), zone))
     events = audit_event_list(workspace=seat.workspace)
-    events = _api_filtered(AuditEventFilter, seat, events, data)
+    events = api_filtered(AuditEventFilter, seat, events, data)
     return by_actor(events, cleaned.get("actor", ""))
 
 
@@ -131,7 +130,7 @@ def audit_list(request):
     context = {"form": form, "rows": [], "next": None, "previous": None, "error": None}
     try:
         if not form.is_valid():
-            raise _invalid(form)
+            raise invalid_filters(form)
         events, context["next"], context["previous"] = cursor_page(
             request, audit_rows(seat, form.cleaned_data)
         )

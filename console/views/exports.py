@@ -24,7 +24,7 @@ from workspaces.services import member_actor
 from ..access import MANAGER, console_page
 from ..feedback import show_error, show_success
 from ..forms import FormState, validation_error
-from .messages.common import cursor_page
+from .lists import cursor_page
 
 FIELDS = ("kind", "format", "from", "to")
 NUMBER_KIND, NUMBER_FIELDS = "number", ("phone", "as_of")  # kind `number`: one phone, a moment

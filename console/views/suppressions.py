@@ -17,8 +17,7 @@ from workspaces.services import member_actor
 from ..access import MANAGER, console_page
 from ..feedback import show_error, show_success
 from ..forms import FormState, field_errors
-from .messages.common import cursor_page
-from .messages.listing import _api_filtered, _invalid
+from .lists import api_filtered, cursor_page, invalid_filters
 
 ANY = [("", "Any")]
 
@@ -56,7 +55,7 @@ def suppression_rows(seat, cleaned: dict):
         rows = rows.filter(pk=q)
     elif q:
         data["phone"] = q
-    return _api_filtered(SuppressionFilter, seat, rows, data)
+    return api_filtered(SuppressionFilter, seat, rows, data)
 
 
 def number_url(slug: str, phone: str) -> str:
@@ -74,7 +73,7 @@ def render_page(request, *, add: FormState | None = None, status: int = 200):
     context = {"form": form, "rows": [], "next": None, "previous": None, "error": None}
     try:
         if not form.is_valid():
-            raise _invalid(form)
+            raise invalid_filters(form)
         rows, context["next"], context["previous"] = cursor_page(
             request, suppression_rows(seat, form.cleaned_data)
         )

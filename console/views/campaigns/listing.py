@@ -11,7 +11,7 @@ from messaging.stats import campaign_final_counts
 from workspaces.errors import TernError
 
 from ...access import console_page
-from ..messages.common import cursor_page
+from ..lists import cursor_page
 
 
 @dataclass(frozen=True)
