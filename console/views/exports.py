@@ -1,8 +1,9 @@
 """Exports (CONTRACT §9, §12): the list with live progress, `Create export` (owner/admin), and
 `Download` streamed through the API's service (audited `export.downloaded`).
 
-The form's fields go to the API's export serializer as they are, and its validated data to the
-API's service by name: a kind registered later, with fields of its own, needs no change here.
+The form's fields go to the API's export serializer as they are, and its `save` creates through
+the API's service, as the API does: a kind registered later, with fields of its own, needs no
+change here.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET
 from compliance.api.serializers import ExportCreateSerializer
 from compliance.exports.files import FORMATS
 from compliance.exports.kinds import export_kinds
-from compliance.exports.services import export_create, export_open
+from compliance.exports.services import export_open
 from compliance.models import Export
 from workspaces.api.base import client_ip
 from workspaces.errors import TernError
@@ -28,8 +29,6 @@ from .lists import cursor_page
 
 FIELDS = ("kind", "format", "from", "to")
 NUMBER_KIND, NUMBER_FIELDS = "number", ("phone", "as_of")  # kind `number`: one phone, a moment
-# The serializer's names that the service spells otherwise (`from` is a Python keyword).
-SERVICE_NAMES = {"from": "date_from", "to": "date_to"}
 UNFINISHED = (Export.PENDING, Export.RUNNING)
 
 
@@ -125,12 +124,8 @@ def export_request(request, values: dict) -> Export:
     )
     if not form.is_valid():
         raise validation_error(form)
-    arguments = {SERVICE_NAMES.get(k, k): v for k, v in form.validated_data.items()}
-    return export_create(
-        workspace_id=seat.workspace_id,
-        actor=member_actor(seat.member),
-        ip=client_ip(request),
-        **arguments,
+    return form.save(
+        workspace_id=seat.workspace_id, actor=member_actor(seat.member), ip=client_ip(request)
     )
 
 
