@@ -98,17 +98,6 @@ FROM messaging_message WHERE campaign_id = %(campaign)s
   AND status IN ('delivered', 'undelivered', 'failed')
 GROUP BY 1, 2, 3, 4, 5, 6
 """
-STATUSES = [
-    "scheduled",
-    "queued",
-    "sending",
-    "sent",
-    "delivered",
-    "undelivered",
-    "failed",
-    "canceled",
-    "cost",
-]
 
 
 def campaign_share(workspace_id: str) -> None:
@@ -116,7 +105,12 @@ def campaign_share(workspace_id: str) -> None:
     marketing), then count them as its counters and outcome summary would have."""
     from django.db import connection
 
-    params = {"workspace": workspace_id, "campaign": CAMPAIGN_ID, "statuses": STATUSES}
+    from campaigns.messages import COUNTED_STATUSES
+    from messaging.models import CampaignCounter
+
+    # The counter rows a launch writes: one per counted status, and the cost (code's own list).
+    statuses = [*(str(s) for s in COUNTED_STATUSES), CampaignCounter.COST]
+    params = {"workspace": workspace_id, "campaign": CAMPAIGN_ID, "statuses": statuses}
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE messaging_message SET campaign_id = %s, category = 'marketing' "

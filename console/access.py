@@ -3,7 +3,7 @@
 The console's counterpart of `visible_to`: a member of workspace B asking for anything of
 workspace A, an unknown slug and an object of another workspace all get the same 404 (CONTRACT §12).
 A page shows an action only when the seat holds the scope the API would ask for, and a POST checks
-it again.
+it again. Every page runs in the workspace's time zone (CONTRACT §12).
 """
 
 from dataclasses import dataclass
@@ -14,7 +14,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils import timezone
 
+from workspaces.clock import workspace_zone
 from workspaces.models import Membership, Workspace
 from workspaces.scopes import MANAGER_ROLES, scopes_for_role
 
@@ -95,6 +97,16 @@ def needs_two_factor(request) -> bool:
     return not has_two_factor(request.user)
 
 
+def in_workspace_time(view, request, *args, **kwargs):
+    """Run the view with the workspace's zone as the current one, so pages show its times and
+    naive `datetime-local` inputs are read in it; a lazy response (htmx partials) renders inside."""
+    with timezone.override(workspace_zone(request.seat.workspace)):
+        response = view(request, *args, **kwargs)
+        if hasattr(response, "render") and not response.is_rendered:
+            response.render()
+        return response
+
+
 MANAGER = "manager"  # `post=MANAGER`: only owner/admin may post (CONTRACT §2's role rules)
 
 
@@ -123,7 +135,7 @@ def console_page(scope: str | None = None, *, post: str | None = None):
                     request.seat.require_manager()
                 else:
                     request.seat.require(post)
-            return view(request, *args, **kwargs)
+            return in_workspace_time(view, request, *args, **kwargs)
 
         wrapped.console_scope, wrapped.console_post = scope, post
         return wrapped

@@ -10,11 +10,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.db.models import Sum
 from django.db.models.functions import TruncDate
 
+from workspaces.clock import workspace_zone
 from workspaces.models import SpendMonth, Workspace, units_to_usd
 from workspaces.selectors import month_start
 
@@ -62,14 +63,6 @@ class Summary:
         if not self.spend_limit:
             return None
         return int(self.spend * 100 / self.spend_limit)
-
-
-def workspace_zone(workspace: Workspace) -> ZoneInfo:
-    """The workspace's time zone (UTC when it has none or an unknown one)."""
-    try:
-        return ZoneInfo(getattr(workspace, "timezone", "") or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def _day_rows(*, workspace: Workspace, test: bool, zone: ZoneInfo, first: date):

@@ -1,6 +1,7 @@
 """The one clock every service reads, so tests can move time with time-machine."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils import timezone
 
@@ -18,3 +19,11 @@ def isoformat(moment: datetime | None) -> str | None:
     # strftime's %Y leaves years before 1000 unpadded on Linux ("112-03-23"), which no client
     # reads as ISO 8601: the year is padded by hand.
     return f"{moment.year:04d}-" + moment.strftime("%m-%dT%H:%M:%S.%fZ")
+
+
+def workspace_zone(workspace) -> ZoneInfo:
+    """The workspace's IANA zone (`timezone`; UTC when it has none or an unknown one)."""
+    try:
+        return ZoneInfo(getattr(workspace, "timezone", "") or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")

@@ -17,7 +17,7 @@ from workspaces.phones import to_e164
 
 from .. import services
 from ..exports.kinds import export_kinds
-from ..exports.services import export_create, export_open
+from ..exports.services import export_open
 from ..models import Consent, Export, Suppression
 from ..resources import consent_resource, suppression_resource
 from .serializers import (
@@ -243,17 +243,8 @@ class ExportViewSet(ListRetrieveViewSet):
         require_manager_role(request, "create exports")
         form = ExportCreateSerializer(data=request.data, context=self.get_serializer_context())
         form.is_valid(raise_exception=True)
-        data = form.validated_data
-        export = export_create(
-            workspace_id=request.workspace.pk,
-            kind=data["kind"],
-            format=data["format"],
-            date_from=data.get("from"),
-            date_to=data.get("to"),
-            phone=data.get("phone", ""),
-            as_of=data.get("as_of"),
-            actor=self.actor,
-            ip=client_ip(request),
+        export = form.save(
+            workspace_id=request.workspace.pk, actor=self.actor, ip=client_ip(request)
         )
         return created(ExportSerializer, export, status=202, context={"request": request})
 

@@ -1,8 +1,9 @@
 """Exports (CONTRACT §9, §12): the list with live progress, `Create export` (owner/admin), and
 `Download` streamed through the API's service (audited `export.downloaded`).
 
-The form's fields go to the API's export serializer as they are, and its validated data to the
-API's service by name: a kind registered later, with fields of its own, needs no change here.
+The form's fields go to the API's export serializer as they are, and its `save` creates through
+the API's service, as the API does: a kind registered later, with fields of its own, needs no
+change here.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET
 from compliance.api.serializers import ExportCreateSerializer
 from compliance.exports.files import FORMATS
 from compliance.exports.kinds import export_kinds
-from compliance.exports.services import export_create, export_open
+from compliance.exports.services import export_open
 from compliance.models import Export
 from workspaces.api.base import client_ip
 from workspaces.errors import TernError
@@ -24,13 +25,10 @@ from workspaces.services import member_actor
 from ..access import MANAGER, console_page
 from ..feedback import show_error, show_success
 from ..forms import FormState, validation_error
-from .messages.common import cursor_page
-from .workspace_time import in_workspace_time
+from .lists import cursor_page
 
 FIELDS = ("kind", "format", "from", "to")
 NUMBER_KIND, NUMBER_FIELDS = "number", ("phone", "as_of")  # kind `number`: one phone, a moment
-# The serializer's names that the service spells otherwise (`from` is a Python keyword).
-SERVICE_NAMES = {"from": "date_from", "to": "date_to"}
 UNFINISHED = (Export.PENDING, Export.RUNNING)
 
 
@@ -78,7 +76,6 @@ def render_page(request, *, create: FormState | None = None, status: int = 200):
 
 
 @console_page("exports:read", post=MANAGER)
-@in_workspace_time
 def export_list(request):
     """GET: the exports and their progress. POST: create one (owner/admin), as the API does."""
     if request.method != "POST":
@@ -127,17 +124,12 @@ def export_request(request, values: dict) -> Export:
     )
     if not form.is_valid():
         raise validation_error(form)
-    arguments = {SERVICE_NAMES.get(k, k): v for k, v in form.validated_data.items()}
-    return export_create(
-        workspace_id=seat.workspace_id,
-        actor=member_actor(seat.member),
-        ip=client_ip(request),
-        **arguments,
+    return form.save(
+        workspace_id=seat.workspace_id, actor=member_actor(seat.member), ip=client_ip(request)
     )
 
 
 @console_page("exports:read")
-@in_workspace_time
 @require_GET
 def export_row(request, export_id: str):
     """One export's row: what its polling fetches until it is completed or failed."""

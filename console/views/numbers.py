@@ -22,7 +22,6 @@ from workspaces.services import member_actor
 
 from ..access import MANAGER, console_page
 from ..feedback import show_error, show_success
-from .workspace_time import in_workspace_time
 
 SEE = ("consents:read", "suppressions:read")  # the API's two scopes for GET /numbers/{e164}
 SHOWN = 50  # messages and refusals listed: the newest, each list one index range
@@ -90,7 +89,6 @@ def _context(seat, phone: str, as_of: datetime) -> dict:
 
 
 @console_page("consents:read")
-@in_workspace_time
 def number_page(request, e164: str):
     """The number's history, its state as of the `As of` moment, its messages and refusals."""
     seat = request.seat
@@ -109,7 +107,6 @@ def number_page(request, e164: str):
 
 
 @console_page("consents:read", post=MANAGER)
-@in_workspace_time
 @require_POST
 def number_evidence(request, e164: str):
     """Create the number's evidence bundle (the API's export service), then show the Exports."""

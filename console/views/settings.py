@@ -14,7 +14,6 @@ from ..access import console_page
 from ..feedback import show_error, show_success
 from ..forms import field_errors, validation_error
 from ..forms.settings import form_data, form_fields
-from .workspace_time import in_workspace_time
 
 MANAGE = "workspace:manage"
 
@@ -39,7 +38,6 @@ def _render(request, *, values=None, errors=None, status=200):
 
 
 @console_page(MANAGE, post=MANAGE)
-@in_workspace_time
 def settings_page(request):
     """The workspace's settings, read and changed with `workspace:manage` (as the API's
     GET/PATCH /workspace): a role without it is not shown the page (CONTRACT §12)."""

@@ -17,9 +17,7 @@ from workspaces.services import member_actor
 from ..access import MANAGER, console_page
 from ..feedback import show_error, show_success
 from ..forms import FormState, field_errors
-from .messages.common import cursor_page
-from .messages.listing import _api_filtered, _invalid
-from .workspace_time import in_workspace_time
+from .lists import api_filtered, cursor_page, invalid_filters
 
 ANY = [("", "Any")]
 
@@ -57,7 +55,7 @@ def suppression_rows(seat, cleaned: dict):
         rows = rows.filter(pk=q)
     elif q:
         data["phone"] = q
-    return _api_filtered(SuppressionFilter, seat, rows, data)
+    return api_filtered(SuppressionFilter, seat, rows, data)
 
 
 def number_url(slug: str, phone: str) -> str:
@@ -75,7 +73,7 @@ def render_page(request, *, add: FormState | None = None, status: int = 200):
     context = {"form": form, "rows": [], "next": None, "previous": None, "error": None}
     try:
         if not form.is_valid():
-            raise _invalid(form)
+            raise invalid_filters(form)
         rows, context["next"], context["previous"] = cursor_page(
             request, suppression_rows(seat, form.cleaned_data)
         )
@@ -91,7 +89,6 @@ def render_page(request, *, add: FormState | None = None, status: int = 200):
 
 
 @console_page("suppressions:read", post="suppressions:write")
-@in_workspace_time
 def suppression_list(request):
     """GET: list and search. POST: add a workspace suppression through the API's service."""
     if request.method != "POST":
@@ -134,7 +131,6 @@ def suppression_add(request, values: dict) -> tuple[Suppression, bool]:
 
 
 @console_page("suppressions:read", post=MANAGER)
-@in_workspace_time
 def suppression_remove(request, suppression_id: str):
     """GET: ask for the reason (owner/admin). POST: lift the suppression for it (audited)."""
     seat = request.seat

@@ -22,7 +22,7 @@ from workspaces.errors import TernError
 from ..access import console_page
 from ..feedback import show_error, show_success
 from ..forms import FormState, validation_error
-from .messages.common import cursor_page
+from .lists import cursor_page
 
 READ, WRITE = "campaigns:read", "campaigns:write"
 PREVIEW_CONTACTS = 10  # the newest contacts offered in `Preview for`

@@ -1,6 +1,7 @@
 """Tokens, the workspace, senders and audit events: parse, call a service, render."""
 
 import django_filters
+from django.db.models import Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.response import Response
@@ -132,13 +133,27 @@ class SenderViewSet(ListRetrieveViewSet, mixins.DestroyModelMixin):
 
 
 class AuditEventFilter(CreatedRangeFilterSet):
-    """`?action=` and `?created_after=` (inclusive)."""
+    """`?action=`, `?actor=`, `?created_after=` (inclusive) and `?created_before=`."""
 
     action = django_filters.CharFilter()
+    actor = django_filters.CharFilter(
+        method="by_actor",
+        max_length=254,
+        help_text="Who acted: an actor's id exactly (a token's `tok_…`, a member's user id), its "
+        "type (`user`, `token`, `system`), or words of its label (a member's email, a token's "
+        "name).",
+    )
 
     class Meta:
         model = AuditEvent
-        fields = ["action", "created_after", "created_before"]
+        fields = ["action", "actor", "created_after", "created_before"]
+
+    def by_actor(self, events, name, value: str):
+        """Events by this actor: its id exactly, its type, or words of its label (an email)."""
+        actor = value.strip()
+        return events.filter(
+            Q(actor_id=actor) | Q(actor_type=actor.lower()) | Q(actor_label__icontains=actor)
+        )
 
 
 class AuditEventViewSet(ListRetrieveViewSet):

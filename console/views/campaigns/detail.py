@@ -33,7 +33,6 @@ from workspaces.services import member_actor
 
 from ...access import console_page
 from ...feedback import show_error, show_success
-from ..messages.common import use_workspace_zone
 
 # While a campaign may still change, its page polls its live part; stopped, or completed with
 # every report in (or due for too long), it stops.
@@ -166,7 +165,6 @@ def review_of(campaign: Campaign) -> dict:
 def campaign_detail(request, campaign_id: str):
     """The campaign's page; `?review=1` on a draft shows its dry run and `Launch`."""
     seat = request.seat
-    use_workspace_zone(seat)
     campaign = campaign_get(seat, campaign_id)
     context = live_context(request, campaign)
     if campaign.status == Campaign.DRAFT and request.GET.get("review"):

@@ -11,7 +11,7 @@ from messaging.stats import campaign_final_counts
 from workspaces.errors import TernError
 
 from ...access import console_page
-from ..messages.common import cursor_page, use_workspace_zone
+from ..lists import cursor_page
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,6 @@ def campaign_rows(campaigns: list[Campaign]) -> list[CampaignRow]:
 def campaign_list(request):
     """The campaigns the API's list shows a token of this mode, newest first, cursor-paged."""
     seat = request.seat
-    use_workspace_zone(seat)
     context = {"rows": [], "next": None, "previous": None, "error": None}
     # A viewer is not shown a way to create one (CONTRACT §12: forbidden actions are not shown).
     can_create = seat.can("campaigns:write")

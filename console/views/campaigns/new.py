@@ -26,7 +26,6 @@ from workspaces.services import member_actor
 from ...access import Seat, console_page
 from ...feedback import show_error, show_success
 from ...forms import FormState, validation_error
-from ..workspace_time import in_workspace_time
 
 WRITE = "campaigns:write"
 TEMPLATE_CHOICES = 200
@@ -185,7 +184,6 @@ def _post(request):
 
 
 @console_page(WRITE, post=WRITE)
-@in_workspace_time
 def campaign_new(request):
     """The guided form; a post reviews the draft, or launches it when the review still holds."""
     if request.method == "POST":

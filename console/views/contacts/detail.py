@@ -18,7 +18,6 @@ from ...access import console_page
 from ...feedback import show_error, show_success
 from ...forms import FormState, validation_error
 from ..settings import zone_names
-from ..workspace_time import in_workspace_time
 from .listing import READ, WRITE
 
 HISTORY_LIMIT = 100  # consent and suppression records shown (the Number page has them all)
@@ -73,7 +72,6 @@ def _render(request, contact: Contact, state: FormState | None = None, status: i
 
 
 @console_page(READ, post=WRITE)
-@in_workspace_time
 def contact_detail(request, contact_id: str):
     """The contact; a POST saves its names, time zone and tags (`contacts:write`)."""
     seat = request.seat

@@ -18,7 +18,6 @@ from workspaces.services import member_actor
 from ...access import console_page
 from ...feedback import show_error
 from ...forms import FormState, validation_error
-from ..workspace_time import in_workspace_time
 from .listing import READ, WRITE
 
 RECENT_IMPORTS = 10
@@ -43,7 +42,6 @@ def _upload_page(request, state: FormState | None = None, status: int = 200):
 
 
 @console_page(READ, post=WRITE)
-@in_workspace_time
 def import_upload(request):
     """The upload form (the API's fields and checks); a POST keeps the file for the mapping."""
     if request.method != "POST":
@@ -117,7 +115,6 @@ def _detail(request, contact_import, *, state: FormState | None = None, status: 
 
 
 @console_page(READ)
-@in_workspace_time
 def import_detail(request, import_id: str):
     """A staged import's mapping step, or a started one's progress and report."""
     return _detail(request, import_get(request.seat, import_id))
@@ -125,7 +122,6 @@ def import_detail(request, import_id: str):
 
 @console_page(READ, post=WRITE)
 @require_POST
-@in_workspace_time
 def import_start(request, import_id: str):
     """Save the mapping and start the import on the worker (`Start import`)."""
     seat = request.seat
@@ -146,7 +142,6 @@ def import_start(request, import_id: str):
 
 
 @console_page(READ)
-@in_workspace_time
 def import_progress(request, import_id: str):
     """The progress bar and report alone: what the page's poll swaps in."""
     context = progress_context(import_get(request.seat, import_id))

@@ -9,8 +9,7 @@ from campaigns.selectors import contact_search, with_tag
 from workspaces.errors import TernError
 
 from ...access import console_page
-from ..messages.common import cursor_page
-from ..workspace_time import in_workspace_time
+from ..lists import cursor_page, invalid_filters
 
 READ, WRITE = "contacts:read", "contacts:write"  # the API's scopes for /contacts
 LIST_COLUMNS = ("id", "workspace_id", "phone", "first_name", "last_name", "tags", "created_at")
@@ -38,14 +37,13 @@ def contact_rows(seat, cleaned: dict):
 
 
 @console_page(READ)
-@in_workspace_time
 def contact_list(request):
     """Newest first; search by number or name; filter by tag; follow a row to its page."""
     form = ContactSearchForm(request.GET)
     context = {"form": form, "rows": [], "next": None, "previous": None, "error": None}
     try:
         if not form.is_valid():
-            raise TernError("validation_error", "Check the search.", details=form.errors)
+            raise invalid_filters(form, "Check the search.")
         rows = contact_rows(request.seat, form.cleaned_data)
         context["rows"], context["next"], context["previous"] = cursor_page(request, rows)
     except TernError as error:

@@ -4,13 +4,11 @@ senders; each action is its own POST URL under developers/."""
 from django.urls import path
 
 from ...access import console_page
-from ..workspace_time import in_workspace_time
 from . import senders, tokens, webhooks
 from .common import render_developers
 
 
 @console_page()
-@in_workspace_time
 def developers_page(request):
     """Tokens for every member (their own, or all with `workspace:manage`), endpoints with
     `webhooks:manage`, senders with `workspace:manage`."""

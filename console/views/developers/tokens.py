@@ -14,12 +14,10 @@ from ...access import console_page
 from ...feedback import show_error, show_success
 from ...forms import FormState, validation_error
 from ...forms.developers import token_data
-from ..workspace_time import in_workspace_time
 from .common import MANAGE, NewSecret, default_mode, render_developers
 
 
 @console_page()
-@in_workspace_time
 @require_POST
 def token_create(request):
     """Mint a token owned by the member; its secret is in this answer only."""

@@ -18,7 +18,6 @@ from ...access import console_page
 from ...feedback import show_error, show_success
 from ...forms import FormState, validation_error
 from ...forms.developers import endpoint_data, replay_range_data
-from ..workspace_time import in_workspace_time
 from .common import WEBHOOKS, NewSecret, render_developers, secret_safe
 
 PAGE_SIZE = 25
@@ -36,7 +35,6 @@ def _actor(seat):
 
 
 @console_page(post=WEBHOOKS)
-@in_workspace_time
 @require_POST
 def endpoint_create(request):
     """A new endpoint in the mode shown, its URL through the API's checks and SSRF guard."""
@@ -98,14 +96,12 @@ def render_endpoint(request, endpoint, *, secret=None, replay_form=None, status=
 
 
 @console_page(WEBHOOKS)
-@in_workspace_time
 def endpoint_page(request, endpoint_id: str):
     """One endpoint and its delivery log."""
     return render_endpoint(request, _endpoint(request.seat, endpoint_id))
 
 
 @console_page(post=WEBHOOKS)
-@in_workspace_time
 @require_POST
 def endpoint_rotate_secret(request, endpoint_id: str):
     """A new signing secret, shown in this answer only; the old one signs for 24 more hours."""
@@ -169,7 +165,6 @@ def _replay_range(endpoint: WebhookEndpoint, data: dict) -> dict:
 
 
 @console_page(post=WEBHOOKS)
-@in_workspace_time
 @require_POST
 def endpoint_replay(request, endpoint_id: str):
     """Queue again the endpoint's failed deliveries created between `From` and `To`."""

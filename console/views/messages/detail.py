@@ -16,7 +16,6 @@ from workspaces.services import member_actor
 
 from ...access import console_page
 from ...feedback import show_error, show_success
-from .common import use_workspace_zone
 
 # The five steps of an outbound message (CONTRACT §12), each with the events that reach it.
 STEPS = (
@@ -77,7 +76,6 @@ def message_deliveries(message: Message):
 def message_detail(request, message_id: str):
     """The message's timeline as steps, gates, error, provider log and deliveries."""
     seat = request.seat
-    use_workspace_zone(seat)
     message = message_get(seat, message_id)
     events = list(message.events.order_by("at", "id"))
     context = {

@@ -3,8 +3,6 @@
 Both read through the API's own filter sets and cursor pagination: one filter implementation.
 """
 
-from types import SimpleNamespace
-
 from django import forms
 from django.db.models import Sum
 from django.shortcuts import render
@@ -17,7 +15,7 @@ from messaging.search import message_search, message_with_error
 from workspaces.errors import CATALOGUE, TernError
 
 from ...access import console_page
-from .common import cursor_page, day_range, use_workspace_zone
+from ..lists import api_filtered, cursor_page, day_range, invalid_filters
 
 LIST_COLUMNS = (
     "id",
@@ -71,22 +69,6 @@ class MessageSearchForm(DateRangeForm):
     field_order = ["q", "status", "direction", "campaign", "error_code", "since", "until"]
 
 
-def _invalid(form) -> TernError:
-    details = {name: [str(e) for e in errors] for name, errors in form.errors.items()}
-    return TernError("validation_error", "Check the filters.", details=details)
-
-
-def _api_filtered(filterset_class, seat, queryset, data: dict):
-    """The API's filter set over these rows with a plain dict; 400-style error when invalid."""
-    filterset = filterset_class(
-        data, queryset=queryset, request=SimpleNamespace(workspace=seat.workspace)
-    )
-    if not filterset.is_valid():
-        details = filterset.error_details()
-        raise TernError("validation_error", "Check the filters.", details=details)
-    return filterset.qs
-
-
 def message_rows(seat, cleaned: dict):
     """The seat's messages (its workspace, the mode shown) matching the search and filters."""
     data = {k: cleaned[k] for k in ("status", "direction", "campaign") if cleaned.get(k)}
@@ -94,7 +76,7 @@ def message_rows(seat, cleaned: dict):
         day_range(cleaned.get("since"), cleaned.get("until"), timezone.get_current_timezone())
     )
     rows = Message.objects.visible_to(seat).only(*LIST_COLUMNS)
-    rows = _api_filtered(MessageFilter, seat, rows, data)
+    rows = api_filtered(MessageFilter, seat, rows, data)
     rows = message_search(
         rows, text=cleaned.get("q", ""), default_country=seat.workspace.default_country
     )
@@ -107,13 +89,12 @@ def message_rows(seat, cleaned: dict):
 def message_list(request):
     """Newest first; search by number, id or text; filter; follow a row to its page."""
     seat = request.seat
-    use_workspace_zone(seat)
     form = MessageSearchForm(request.GET)
     context = {"form": form, "rows": [], "next": None, "previous": None, "error": None}
     context["base"] = reverse("console:messages", kwargs={"slug": seat.workspace.slug})
     try:
         if not form.is_valid():
-            raise _invalid(form)
+            raise invalid_filters(form)
         rows = message_rows(seat, form.cleaned_data)
         context["rows"], context["next"], context["previous"] = cursor_page(request, rows)
     except TernError as error:
@@ -135,7 +116,7 @@ def refusal_rows(seat, cleaned: dict):
     data.update(
         day_range(cleaned.get("since"), cleaned.get("until"), timezone.get_current_timezone())
     )
-    return _api_filtered(RefusalFilter, seat, Refusal.objects.visible_to(seat), data)
+    return api_filtered(RefusalFilter, seat, Refusal.objects.visible_to(seat), data)
 
 
 def refusal_chart(rows) -> dict:
@@ -153,12 +134,11 @@ def refusal_chart(rows) -> dict:
 def refusal_list(request):
     """The §13 log of refused API and console sends, filtered by code and dates, charted."""
     seat = request.seat
-    use_workspace_zone(seat)
     form = RefusalFilterForm(request.GET)
     context = {"form": form, "rows": [], "next": None, "previous": None, "error": None}
     try:
         if not form.is_valid():
-            raise _invalid(form)
+            raise invalid_filters(form)
         rows = refusal_rows(seat, form.cleaned_data)
         context["chart"] = refusal_chart(rows)
         context["rows"], context["next"], context["previous"] = cursor_page(request, rows)

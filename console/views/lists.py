@@ -1,21 +1,31 @@
-"""What the message pages share: the API's cursor pages, and times in the workspace's zone."""
+"""What the console's list pages share with the API: its filter sets, its cursor pages, whole
+days as its date filters, and a refused filter as the catalogue's `validation_error`."""
 
 from datetime import datetime, time, timedelta
+from types import SimpleNamespace
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.utils import timezone
 from rest_framework.request import Request
 
 from workspaces.api.pagination import NewestFirstCursorPagination
+from workspaces.errors import TernError
 
 
-def use_workspace_zone(seat) -> None:
-    """Show times in the workspace's time zone (UTC until the workspace names one)."""
-    try:
-        timezone.activate(ZoneInfo(getattr(seat.workspace, "timezone", "") or "UTC"))
-    except (ZoneInfoNotFoundError, ValueError):
-        timezone.activate(ZoneInfo("UTC"))
+def invalid_filters(form, message: str = "Check the filters.") -> TernError:
+    """The catalogue's `validation_error` for a list's GET form that refused its values."""
+    details = {name: [str(e) for e in errors] for name, errors in form.errors.items()}
+    return TernError("validation_error", message, details=details)
+
+
+def api_filtered(filterset_class, seat, queryset, data: dict):
+    """The API's filter set over these rows with a plain dict; 400-style error when invalid."""
+    filterset = filterset_class(
+        data, queryset=queryset, request=SimpleNamespace(workspace=seat.workspace)
+    )
+    if not filterset.is_valid():
+        details = filterset.error_details()
+        raise TernError("validation_error", "Check the filters.", details=details)
+    return filterset.qs
 
 
 def _relative(url: str | None) -> str | None:
