@@ -179,7 +179,6 @@ def campaign_detail(request, campaign_id: str):
 def campaign_live(request, campaign_id: str):
     """The polled part: progress bar and stats identity, with the chart's data and the tables
     the page takes out of band (its poll stops once final)."""
-    use_workspace_zone(request.seat)  # the chart's hours as the page drew them
     campaign = campaign_get(request.seat, campaign_id)
     return render(request, "console/campaign_poll.html", live_context(request, campaign))
 
