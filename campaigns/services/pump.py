@@ -11,20 +11,21 @@ from datetime import timedelta
 from celery import current_app
 from django.db import transaction
 
-from messaging.pacing import sender_rate
 from webhooks.events import emit
 from workspaces import clock
 from workspaces.enqueue import publish
 from workspaces.ids import new_id
 
-from ..booking import BOOKED_CHUNK, campaign_window_book
+from ..booking import campaign_window_book
 from ..messages import campaign_counts, campaign_messages_cancel, campaign_messages_release
 from ..models import Campaign
 from ..resources import campaign_resource
 
 CAMPAIGN_PUMP = "campaigns.tasks.campaign_pump"
-# The pump books this much of a campaign's sending ahead (at least one dispatch chunk's worth),
-# and comes back this long before the booked window runs out.
+# The pump books this much of a campaign's sending ahead, and comes back this long before the
+# booked window runs out. Never more: the sender's mark moves past every slot booked, and an API
+# send may go only TRANSACTIONAL_LEAD ahead of it, so a longer window (200 messages of a long code,
+# or a throttle's minutes between slots) held the sender's other sends back for all of it.
 PUMP_WINDOW_SECONDS = 10.0
 PUMP_MARGIN_SECONDS = 2.0
 PUMP_IDLE_SECONDS = 3.0
@@ -58,12 +59,10 @@ def campaign_pump(*, campaign_id: str, token: str) -> None:
     if campaign is None or campaign.status != Campaign.RUNNING:
         return
     throttle = campaign.throttle_per_minute / 60 if campaign.throttle_per_minute else None
-    rate = min(sender_rate(campaign.from_number), throttle or float("inf"))
-    seconds = max(PUMP_WINDOW_SECONDS, BOOKED_CHUNK / rate)
     booking = campaign_window_book(
         campaign_id=campaign.pk,
         sender=campaign.from_number,
-        seconds=seconds,
+        seconds=PUMP_WINDOW_SECONDS,
         campaign_rate=throttle,
     )
     if booking is not None:
