@@ -16,6 +16,7 @@ from ulid import ULID
 
 from messaging import pricing, summaries
 from messaging.models import Message, MessageEvent, Status
+from messaging.providers.registry import provider_name_for
 from workspaces import clock
 from workspaces.errors import delivery_error
 from workspaces.models import Sender, Workspace
@@ -133,7 +134,7 @@ def message(workspace, rng, *, created, to, sender, price, test) -> Message:
         price=price,
         reserved=charge if status != Status.QUEUED else price,
         settled_at=created + timedelta(seconds=rng.uniform(2, 40)),
-        provider="simulator",
+        provider=provider_name_for(workspace, test=test),
         error=delivery_error(code, provider_code) if code else None,
         metadata=dict(MARK),
         created_at=created,
