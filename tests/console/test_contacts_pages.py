@@ -73,7 +73,9 @@ def test_the_tag_filter_runs_in_the_database(tenant, viewer):
     assert "+14155550111" in page
     assert "+14155550112" not in page and "+14155550113" not in page
     listing = [q["sql"] for q in queries if 'FROM "campaigns_contact"' in q["sql"]]
-    assert listing and all('"campaigns_contact"."tags" @>' in sql for sql in listing), listing
+    # jsonb containment on PostgreSQL, json_each on SQLite: never a filter in Python
+    in_sql = '"campaigns_contact"."tags" @>' if connection.vendor == "postgresql" else "json_each"
+    assert listing and all(in_sql in sql for sql in listing), listing
 
 
 def test_the_list_is_cursor_paged_newest_first(tenant, viewer):
