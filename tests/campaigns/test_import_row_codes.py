@@ -7,7 +7,8 @@ from pathlib import Path
 
 import campaigns.imports
 from campaigns.imports.report import row_fix
-from workspaces.errors import _ENTRIES, CATALOGUE, RETRY_AFTER_FIX, spec
+from workspaces.errors import CATALOGUE, RETRY_AFTER_FIX, spec
+from workspaces.errors.entries import ENTRIES
 
 PACKAGE = Path(campaigns.imports.__file__).parent
 
@@ -60,4 +61,4 @@ def test_row_codes_are_recorded_never_answered_but_the_shared_invalid_number():
 
 def test_no_code_is_in_the_catalogue_twice():
     """One entry per code: a second would silently replace the first in CATALOGUE."""
-    assert len(_ENTRIES) == len(CATALOGUE)
+    assert len(ENTRIES) == len(CATALOGUE)
